@@ -1,0 +1,1 @@
+"""Reusable pieces of the Valkey failure lab: clients, backends, checks and reporting."""
