@@ -1,0 +1,138 @@
+"""Nodes as local valkey-server / valkey-sentinel processes on 127.0.0.1.
+
+Everything lives in one temporary directory; ``close()`` kills every process and removes
+it, and is called on normal exit, on failure and on Ctrl-C. The processes also get
+PR_SET_PDEATHSIG, so even a SIGKILL of the harness does not leave them running.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from ..util import LabError
+from .base import Addr, Backend
+
+HOST = "127.0.0.1"
+
+
+@dataclass
+class LocalNode:
+    name: str
+    kind: str  # "server" or "sentinel"
+    port: int
+    config: str  # rendered configuration text
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+class LocalBackend(Backend):
+    name = "local"
+
+    def __init__(self, specs: list[LocalNode], workdir: Optional[Path] = None):
+        for exe in {"valkey-server", *(["valkey-sentinel"] if any(s.kind == "sentinel" for s in specs) else [])}:
+            if shutil.which(exe) is None:
+                raise LabError(f"{exe} not found: run 'make deps' (installs Valkey from Debian) or use --backend docker")
+        busy = [s.port for s in specs if not port_is_free(s.port)]
+        if busy:
+            raise LabError(f"port(s) {', '.join(map(str, busy))} on {HOST} already in use: "
+                           "stop what listens there or choose other ports (--base-port)")
+        self.specs = {s.name: s for s in specs}
+        self._own_dir = workdir is None
+        self.dir = Path(tempfile.mkdtemp(prefix="valkey-lab-")) if workdir is None else workdir
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.paused: set[str] = set()
+
+    # -- lifecycle -------------------------------------------------------------------
+    def up(self) -> "LocalBackend":
+        for spec in self.specs.values():
+            node_dir = self.dir / spec.name
+            node_dir.mkdir(parents=True, exist_ok=True)
+            conf = node_dir / ("sentinel.conf" if spec.kind == "sentinel" else "valkey.conf")
+            conf.write_text(spec.config)  # relative paths (dir .) resolve in node_dir
+            self.start(spec.name)
+        return self
+
+    def _conf(self, name: str) -> Path:
+        spec = self.specs[name]
+        return self.dir / name / ("sentinel.conf" if spec.kind == "sentinel" else "valkey.conf")
+
+    def start(self, node: str) -> None:
+        if self.is_running(node):
+            return
+        spec = self.specs[node]
+        exe = "valkey-sentinel" if spec.kind == "sentinel" else "valkey-server"
+        log = open(self.dir / node / "node.log", "ab")
+        try:
+            self.procs[node] = subprocess.Popen([exe, str(self._conf(node))], cwd=self.dir / node,
+                                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                                preexec_fn=_die_with_parent)
+        finally:
+            log.close()
+
+    def close(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.kill()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        self.procs.clear()
+        if self._own_dir and os.environ.get("VALKEY_LAB_KEEP_DIR") != "1":
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- the fault interface ---------------------------------------------------------------
+    def nodes(self) -> list[str]:
+        return list(self.specs)
+
+    def address(self, node: str) -> Addr:
+        return HOST, self.specs[node].port
+
+    announced = address
+
+    def kill(self, node: str) -> None:
+        proc = self.procs.get(node)
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+        self.paused.discard(node)
+
+    def pause(self, node: str) -> None:
+        self.procs[node].send_signal(signal.SIGSTOP)
+        self.paused.add(node)
+
+    def resume(self, node: str) -> None:
+        self.procs[node].send_signal(signal.SIGCONT)
+        self.paused.discard(node)
+
+    def is_running(self, node: str) -> bool:
+        proc = self.procs.get(node)
+        return proc is not None and proc.poll() is None
+
+    def log(self, node: str) -> str:
+        path = self.dir / node / "node.log"
+        return path.read_text(errors="replace") if path.exists() else ""

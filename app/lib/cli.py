@@ -1,0 +1,88 @@
+"""The command line shared by ha_test.py and cluster_test.py.
+
+Exit codes: 0 every scenario passed, 1 a scenario failed, 2 bad input or environment
+(one line on stderr, no traceback), 130 interrupted. Whatever was started is stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Callable, ContextManager, Optional
+
+from rich.console import Console
+
+from . import render
+from .results import Scenario, resolve, run_one, suite_report
+from .util import LabError, WaitTimeout, now
+
+
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse prints usage + error; we print one clear line
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
+def parser(prog: str, description: str, scenarios: list[Scenario]) -> argparse.ArgumentParser:
+    p = OneLineParser(prog=prog, description=description,
+                      epilog="scenarios: " + "; ".join(f"{s.name}: {s.summary}" for s in scenarios))
+    p.add_argument("--backend", choices=["auto", "local", "docker"], default="auto",
+                   help="auto: docker when the compose stack runs, else local processes")
+    p.add_argument("--scenario", action="append", metavar="NAME",
+                   help="run only this scenario (repeatable; what it needs runs too)")
+    p.add_argument("--json", metavar="FILE", help="write the report as JSON to FILE")
+    p.add_argument("--base-port", type=int, default=None, help="first port of the local backend")
+    p.add_argument("--quiet", action="store_true", help="print only the summary table")
+    return p
+
+
+def _sigterm(signum, frame):  # turn SIGTERM into the same clean exit as Ctrl-C
+    raise KeyboardInterrupt
+
+
+def run(suite: str, args: argparse.Namespace, scenarios: list[Scenario],
+        open_lab: Callable[[argparse.Namespace], ContextManager], console: Optional[Console] = None) -> int:
+    """Run the selected scenarios inside ``open_lab(args)`` (a context manager yielding the
+    context: ``ctx.backend_name``, ``ctx.valkey_version``); print tables; write JSON."""
+    console = console or Console()
+    err = Console(stderr=True)
+    signal.signal(signal.SIGTERM, _sigterm)
+    try:
+        selected = resolve(args.scenario, scenarios)
+    except ValueError as exc:
+        err.print(f"{suite}: {exc}", highlight=False, markup=False)
+        return 2
+    start = now()
+    results = []
+    try:
+        with open_lab(args) as ctx:
+            for scenario in selected:
+                result = run_one(scenario, ctx)
+                results.append(result)
+                if not args.quiet:
+                    render.render_scenario(console, result.as_dict())
+            report = suite_report(suite, ctx.backend_name, ctx.valkey_version, results, now() - start,
+                                  extra=getattr(ctx, "report_extra", None))
+    except LabError as exc:
+        err.print(f"{suite}: {exc}", highlight=False, markup=False)
+        return 2
+    except WaitTimeout as exc:  # the lab never became ready: an environment problem
+        err.print(f"{suite}: {exc}", highlight=False, markup=False)
+        return 2
+    except KeyboardInterrupt:
+        err.print(f"{suite}: interrupted; everything the run started has been stopped", highlight=False)
+        return 130
+    console.print(render.summary_table(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2, default=str) + "\n")
+        console.print(f"report written to {args.json}")
+    return 0 if report["passed"] else 1
+
+
+def main(suite: str, description: str, scenarios: list[Scenario], open_lab, argv=None) -> int:
+    args = parser(f"{suite}_test.py", description, scenarios).parse_args(argv)
+    return run(suite, args, scenarios, open_lab)
+
+
+__all__ = ["main", "run", "parser"]

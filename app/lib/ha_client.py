@@ -1,0 +1,127 @@
+"""A Sentinel-aware Valkey client for code that must survive a failover.
+
+    client = HAClient([("127.0.0.1", 26379), ...], "myvalkey", password="...")
+    client.call(lambda r: r.set("k", "v"))    # retried with backoff across a failover
+
+What it adds to redis-py's ``Sentinel.master_for``:
+- every operation is retried on connection errors, timeouts, READONLY (a demoted master)
+  and MASTERDOWN, with exponential backoff and jitter bounded by a total time; each retry
+  re-asks the Sentinels for the master (redis-py's pool does this on reconnect);
+- redis-py's own per-connection retry is turned off, so there is one retry layer, ours;
+- addresses announced by Sentinel can be mapped (container names -> published ports);
+- it records what it did: attempts, delays, errors by type, master changes with times.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable, Mapping, Optional, TypeVar
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from redis.sentinel import MasterNotFoundError, Sentinel
+
+from .retry import BackoffPolicy, RetryingCaller
+from .util import now
+
+T = TypeVar("T")
+Addr = tuple[str, int]
+log = logging.getLogger("valkey_lab.ha_client")
+
+
+class MasterDownError(redis.ResponseError):
+    """-MASTERDOWN: a replica whose link to the master is down refuses to answer."""
+
+
+# MasterNotFoundError is a ConnectionError: Sentinels with no master to give (mid-failover).
+RETRYABLE = (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError, redis.BusyLoadingError,
+             MasterDownError, redis.exceptions.TryAgainError)
+
+
+class RemappingSentinel(Sentinel):
+    """A redis-py Sentinel that turns the addresses Sentinels announce into reachable ones."""
+
+    def __init__(self, sentinels, remap: Optional[Callable[[Addr], Addr]] = None, **kwargs):
+        super().__init__(sentinels, **kwargs)
+        self._remap = remap or (lambda addr: addr)
+
+    def discover_master(self, service_name):
+        host, port = super().discover_master(service_name)
+        return self._remap((host, int(port)))
+
+    def discover_slaves(self, service_name):
+        return [self._remap((h, int(p))) for h, p in super().discover_slaves(service_name)]
+
+
+class HAClient:
+    def __init__(self, sentinels: list[Addr], service: str, password: Optional[str] = None,
+                 remap: Optional[Callable[[Addr], Addr] | Mapping[Addr, Addr]] = None,
+                 policy: BackoffPolicy = BackoffPolicy(), socket_timeout: float = 0.5):
+        if isinstance(remap, Mapping):
+            table = dict(remap)
+            remap = lambda addr: table.get(addr, addr)  # noqa: E731
+        timeouts = {"socket_timeout": socket_timeout, "socket_connect_timeout": socket_timeout}
+        self.service = service
+        self.sentinel = RemappingSentinel(sentinels, remap, sentinel_kwargs={"password": password, **timeouts},
+                                          password=password, **timeouts)
+        self.redis: redis.Redis = self.sentinel.master_for(service, retry=Retry(NoBackoff(), 0),
+                                                           decode_responses=True)
+        self.caller = RetryingCaller(policy, RETRYABLE)
+        self.master_changes: list[dict] = []
+        self._master: Optional[Addr] = None
+
+    @property
+    def stats(self):
+        return self.caller.stats
+
+    @property
+    def master(self) -> Optional[Addr]:
+        """The master this client last talked to."""
+        return self._master
+
+    def call(self, fn: Callable[[redis.Redis], T]) -> T:
+        """Run ``fn(redis_client)`` against the current master, retrying through a failover."""
+        def attempt():
+            try:
+                return fn(self.redis)
+            except redis.ResponseError as exc:
+                if str(exc).startswith("MASTERDOWN"):
+                    raise MasterDownError(str(exc)) from exc
+                raise
+        result = self.caller.call(attempt)
+        self._note_master()
+        return result
+
+    def execute(self, *args):
+        return self.call(lambda r: r.execute_command(*args))
+
+    def set_acked(self, key: str, value: str, replicas: int, timeout_ms: int = 1000) -> int:
+        """SET then WAIT on the same connection; returns how many replicas acknowledged."""
+        def write(r: redis.Redis) -> int:
+            pipe = r.pipeline(transaction=False)
+            pipe.set(key, value)
+            pipe.execute_command("WAIT", replicas, timeout_ms)
+            return int(pipe.execute()[1])
+        return self.call(write)
+
+    def _note_master(self) -> None:
+        current = self.redis.connection_pool.master_address
+        if current is None:
+            return
+        current = (current[0], int(current[1]))
+        if current != self._master:
+            if self._master is not None:
+                self.master_changes.append({"at": now(), "from": self._master, "to": current})
+                log.warning("master changed: %s:%s -> %s:%s", *self._master, *current)
+            self._master = current
+
+    def discover_master(self) -> Addr:
+        return self.sentinel.discover_master(self.service)
+
+    def close(self) -> None:
+        self.redis.close()
+        self.redis.connection_pool.disconnect()
+        self.sentinel.close()
+
+
+__all__ = ["HAClient", "RemappingSentinel", "BackoffPolicy", "RETRYABLE", "MasterNotFoundError"]

@@ -1,0 +1,73 @@
+"""Rich tables for suite reports. Input is the report dict, so a saved JSON renders the same."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, (dict, list, tuple)):
+        text = json.dumps(value, default=str)
+        return text if len(text) <= 160 else text[:157] + "..."
+    return "" if value is None else str(value)
+
+
+def _is_rows(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def scenario_table(scenario: dict) -> Table:
+    status = "[green]PASS[/]" if scenario["passed"] else "[red]FAIL[/]"
+    table = Table(title=f"{scenario['name']}  {status}  ({scenario['duration_s']:.2f}s)",
+                  title_justify="left", show_lines=False, expand=False)
+    table.add_column("kind", style="dim")
+    table.add_column("what")
+    table.add_column("value / observed", overflow="fold")
+    for check in scenario["checks"]:
+        mark = "[green]✔[/]" if check["ok"] else "[red]✘[/]"
+        table.add_row("check", f"{mark} {check['check']}", _fmt(check["observed"]))
+    for key, value in scenario["metrics"].items():
+        table.add_row("metric", f"[cyan]{key}[/]", _fmt(value))
+    for key, value in scenario["details"].items():
+        if key != "traceback" and not _is_rows(value):
+            table.add_row("detail", key, _fmt(value))
+    if scenario.get("error"):
+        table.add_row("error", "[red]scenario crashed[/]", scenario["error"])
+    return table
+
+
+def rows_table(title: str, rows: list[dict]) -> Table:
+    """A table of uniform dicts (nodes, shards, retries)."""
+    table = Table(title=title, title_justify="left")
+    for key in (rows[0] if rows else {}):
+        table.add_column(str(key))
+    for row in rows:
+        table.add_row(*(_fmt(v) for v in row.values()))
+    return table
+
+
+def summary_table(report: dict) -> Table:
+    table = Table(title=f"{report['suite']} suite on {report['backend']} (Valkey {report['valkey_version']}): "
+                        f"{'[green]PASSED[/]' if report['passed'] else '[red]FAILED[/]'} in {report['duration_s']:.1f}s",
+                  title_justify="left")
+    table.add_column("scenario")
+    table.add_column("result")
+    table.add_column("time", justify="right")
+    table.add_column("key metrics")
+    for s in report["scenarios"]:
+        metrics = ", ".join(f"{k}={_fmt(v)}" for k, v in list(s["metrics"].items())[:4])
+        table.add_row(s["name"], "[green]PASS[/]" if s["passed"] else "[red]FAIL[/]", f"{s['duration_s']:.2f}s", metrics)
+    return table
+
+
+def render_scenario(console: Console, scenario: dict) -> None:
+    console.print(scenario_table(scenario))
+    for key, value in scenario["details"].items():
+        if _is_rows(value):
+            console.print(rows_table(f"  {scenario['name']}: {key}", value))
+    console.print()
