@@ -19,6 +19,9 @@ missing=()
 for cmd in valkey-server valkey-sentinel valkey-cli; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
 done
+py_pkgs=()
+# Debian splits venv/ensurepip out of python3; the Makefile's .venv needs them.
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || py_pkgs+=(python3-venv)
 docker_pkgs=()
 if [ "$want_docker" = 1 ]; then
   command -v dockerd >/dev/null 2>&1 || docker_pkgs+=(docker.io)
@@ -26,7 +29,7 @@ if [ "$want_docker" = 1 ]; then
   dpkg -s busybox-static >/dev/null 2>&1 || docker_pkgs+=(busybox-static)
 fi
 
-if [ "${#missing[@]}" = 0 ] && [ "${#docker_pkgs[@]}" = 0 ]; then
+if [ "${#missing[@]}" = 0 ] && [ "${#docker_pkgs[@]}" = 0 ] && [ "${#py_pkgs[@]}" = 0 ]; then
   exit 0
 fi
 
@@ -34,14 +37,14 @@ valkey_apt=""
 [ "${#missing[@]}" = 0 ] || valkey_apt="valkey-server valkey-sentinel valkey-tools"
 
 if [ "$(id -u)" != 0 ]; then
-  echo "Missing: ${missing[*]} ${docker_pkgs[*]}. Run as root, or run these first:" >&2
+  echo "Missing: ${missing[*]} ${py_pkgs[*]} ${docker_pkgs[*]}. Run as root, or run these first:" >&2
   if [ -n "$valkey_apt" ] && [ "$codename" = bookworm ]; then
     echo "  echo 'deb http://deb.debian.org/debian bookworm-backports main' | sudo tee /etc/apt/sources.list.d/bookworm-backports.list" >&2
     echo "  sudo apt-get update && sudo apt-get install -y -t bookworm-backports $valkey_apt" >&2
   elif [ -n "$valkey_apt" ]; then
     echo "  sudo apt-get update && sudo apt-get install -y $valkey_apt" >&2
   fi
-  [ "${#docker_pkgs[@]}" = 0 ] || echo "  sudo apt-get install -y ${docker_pkgs[*]}" >&2
+  [ "${#py_pkgs[@]}${#docker_pkgs[@]}" = 00 ] || echo "  sudo apt-get install -y ${py_pkgs[*]} ${docker_pkgs[*]}" >&2
   exit 2
 fi
 
@@ -67,7 +70,7 @@ if [ -n "$valkey_apt" ]; then
   # shellcheck disable=SC2086
   apt-get install -y -qq "${target[@]}" $valkey_apt >/dev/null
 fi
-if [ "${#docker_pkgs[@]}" != 0 ]; then
-  apt-get install -y -qq "${docker_pkgs[@]}" >/dev/null
+if [ "${#py_pkgs[@]}" != 0 ] || [ "${#docker_pkgs[@]}" != 0 ]; then
+  apt-get install -y -qq "${py_pkgs[@]}" "${docker_pkgs[@]}" >/dev/null
 fi
-echo "installed: ${valkey_apt} ${docker_pkgs[*]}"
+echo "installed: ${valkey_apt} ${py_pkgs[*]} ${docker_pkgs[*]}"

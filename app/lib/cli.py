@@ -37,6 +37,12 @@ def parser(prog: str, description: str, scenarios: list[Scenario]) -> argparse.A
     return p
 
 
+def _error(line: str) -> None:
+    """One plain line on stderr: no wrapping, no markup, greppable."""
+    sys.stderr.write(line.replace("\n", " ") + "\n")
+    sys.stderr.flush()
+
+
 def _sigterm(signum, frame):  # turn SIGTERM into the same clean exit as Ctrl-C
     raise KeyboardInterrupt
 
@@ -46,12 +52,11 @@ def run(suite: str, args: argparse.Namespace, scenarios: list[Scenario],
     """Run the selected scenarios inside ``open_lab(args)`` (a context manager yielding the
     context: ``ctx.backend_name``, ``ctx.valkey_version``); print tables; write JSON."""
     console = console or Console()
-    err = Console(stderr=True)
     signal.signal(signal.SIGTERM, _sigterm)
     try:
         selected = resolve(args.scenario, scenarios)
     except ValueError as exc:
-        err.print(f"{suite}: {exc}", highlight=False, markup=False)
+        _error(f"{suite}: {exc}")
         return 2
     start = now()
     results = []
@@ -65,13 +70,13 @@ def run(suite: str, args: argparse.Namespace, scenarios: list[Scenario],
             report = suite_report(suite, ctx.backend_name, ctx.valkey_version, results, now() - start,
                                   extra=getattr(ctx, "report_extra", None))
     except LabError as exc:
-        err.print(f"{suite}: {exc}", highlight=False, markup=False)
+        _error(f"{suite}: {exc}")
         return 2
     except WaitTimeout as exc:  # the lab never became ready: an environment problem
-        err.print(f"{suite}: {exc}", highlight=False, markup=False)
+        _error(f"{suite}: {exc}")
         return 2
     except KeyboardInterrupt:
-        err.print(f"{suite}: interrupted; everything the run started has been stopped", highlight=False)
+        _error(f"{suite}: interrupted; everything the run started has been stopped")
         return 130
     console.print(render.summary_table(report))
     if args.json:

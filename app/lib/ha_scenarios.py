@@ -123,16 +123,17 @@ def failover(ctx: HAContext, r: ScenarioResult) -> None:
         wait_for(lambda: writer.count_ok_after(0) >= 20, "the writer to be writing", 10)
         t_kill = now()
         backend.kill(old)
+        t_dead = now()  # a reply read after this came from a live master, so not from `old`
         new = wait_for(lambda: topo.agreed_master(), f"the Sentinels to agree on a master other than {old}",
                        SWITCH_DEADLINE_S, accept=lambda m: m is not None and m != old)
         t_agreed = now()
-        wait_for(lambda: writer.count_ok_after(t_kill) >= 20, "the client to write again after the kill",
+        wait_for(lambda: writer.count_ok_after(t_dead) >= 20, "the client to write again after the kill",
                  ctx.policy.budget + 5)
         writer.stop()
         switch_event = events.first("+switch-master", since=t_kill)
         timeline = events.timeline(t_kill, since=t_kill - 1)
     t_switch = switch_event["t"] if switch_event else t_agreed
-    first_ok = writer.first_ok_after(t_kill)
+    first_ok = writer.first_ok_after(t_dead)
     unavailable_s = None if first_ok is None else round(first_ok - t_kill, 3)
     ops = writer.history.ops()
 
@@ -142,6 +143,8 @@ def failover(ctx: HAContext, r: ScenarioResult) -> None:
             switch_event and switch_event["data"])
     r.check("the client wrote again within its retry budget", unavailable_s is not None
             and unavailable_s <= ctx.policy.budget, unavailable_s)
+    r.check(f"no write succeeded while there was no master (unavailable_s >= down-after {DOWN_AFTER_S}s)",
+            unavailable_s is not None and unavailable_s >= DOWN_AFTER_S, unavailable_s)
     r.check("the client noticed the master change", bool(writer_client.master_changes),
             [{"from": _addr(m["from"]), "to": _addr(m["to"])} for m in writer_client.master_changes])
     r.check("no write failed for good (each was retried to success or is 'info')",

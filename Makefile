@@ -1,0 +1,60 @@
+# Valkey failure lab. Quick start (Debian 12/13, as root):  make demo   |   make test
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+ARGS ?=
+
+.PHONY: help deps demo test image ha-up ha-down ha-logs cluster-up cluster-down clean
+
+help:
+	@echo "make demo    install what is missing, run the HA and cluster suites, print their tables"
+	@echo "make test    install what is missing (and test tools), run the whole test suite"
+	@echo "make image   build the offline Valkey image from Debian's binaries (prints its tag last)"
+	@echo "make ha-up / ha-down / cluster-up / cluster-down   the compose stacks, with the local image if built"
+
+# System packages (Valkey from Debian; backports on 12). Prints the commands when not root.
+deps: $(VENV)/.runtime
+	@bash scripts/install-system.sh
+
+$(VENV)/.runtime: app/requirements.txt
+	@bash scripts/install-system.sh
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check -r app/requirements.txt
+	@touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+demo: deps
+	$(PY) app/ha_test.py $(ARGS)
+	@if [ -f app/cluster_test.py ]; then $(PY) app/cluster_test.py $(ARGS); fi
+
+test: deps $(VENV)/.dev
+	$(PY) -m pytest $(ARGS)
+
+# The image tag is the last line; compose files read it from VALKEY_IMAGE.
+image:
+	@bash scripts/install-system.sh --docker
+	@bash scripts/start-dockerd.sh
+	@bash scripts/build-image.sh
+
+# The local image when it was built, else the official one (needs a registry).
+LAB_IMAGE = $(shell docker image inspect --format '{{index .RepoTags 0}}' $$(docker images -q 'valkey-lab' | head -1) 2>/dev/null)
+COMPOSE = $(shell command -v docker-compose >/dev/null && echo docker-compose || echo docker compose)
+export VALKEY_IMAGE ?= $(if $(LAB_IMAGE),$(LAB_IMAGE),valkey/valkey:8.1)
+
+ha-up:
+	$(COMPOSE) -f docker-compose.ha.yml up -d
+ha-down:
+	$(COMPOSE) -f docker-compose.ha.yml down -v -t 1
+ha-logs:
+	$(COMPOSE) -f docker-compose.ha.yml logs -f valkey-sentinel1 valkey-sentinel2 valkey-sentinel3
+cluster-up:
+	$(COMPOSE) -f docker-compose.cluster.yml up -d
+cluster-down:
+	$(COMPOSE) -f docker-compose.cluster.yml down -v -t 1
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache .coverage

@@ -1,0 +1,99 @@
+"""The HA suite on the local backend: real valkey-server / valkey-sentinel processes,
+real SIGKILLs. Runs the app in-process (for coverage) and as a user would (exit codes)."""
+import socket
+
+import pytest
+
+from tests.helpers import ROOT, assert_one_line_error, ha_ports, load, run_app, valkey_processes
+
+SCENARIOS = ["crud", "failover", "discovery", "retry_backoff", "consistency", "replica_sync", "rejoin",
+             "quorum_safety"]
+BASE = 6490  # away from the default 6390, so a user's own local run does not collide
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    import ha_test
+    path = tmp_path_factory.mktemp("ha") / "report.json"
+    code = ha_test.main(["--backend", "local", "--base-port", str(BASE), "--json", str(path), "--quiet"])
+    data = load(path)
+    data["exit_code"] = code
+    return data
+
+
+def test_every_scenario_passes_and_the_suite_exits_0(report):
+    failed = [(s["name"], [c for c in s["checks"] if not c["ok"]], s["error"]) for s in report["scenarios"]
+              if not s["passed"]]
+    assert not failed
+    assert report["exit_code"] == 0 and report["passed"]
+    assert [s["name"] for s in report["scenarios"]] == SCENARIOS
+
+
+def test_report_shape_and_metrics(report):
+    assert report["suite"] == "ha" and report["backend"] == "local" and report["valkey_version"][0].isdigit()
+    by = {s["name"]: s for s in report["scenarios"]}
+    fo = by["failover"]["metrics"]
+    assert 0 < fo["switch_s"] < 15 and 0 < fo["unavailable_s"] < 20 and fo["old_master"] != fo["new_master"]
+    assert by["consistency"]["metrics"]["lost"] == 0 and by["consistency"]["metrics"]["acked_before_kill"] == 200
+    assert by["retry_backoff"]["metrics"]["retries"] >= 1
+    assert by["quorum_safety"]["metrics"]["held_without_promotion_s"] >= 6
+    events = [e["event"] for e in by["failover"]["details"]["timeline"]]
+    assert "+sdown" in events and "+odown" in events and "+switch-master" in events
+
+
+def test_suite_fits_its_time_budget(report):
+    assert report["duration_s"] <= 90
+
+
+def test_nothing_left_running_after_the_suite(report):
+    assert valkey_processes(ha_ports(BASE)) == []
+
+
+def test_single_scenario_runs_what_it_needs(tmp_path):
+    proc = run_app("ha_test.py", "--backend", "local", "--base-port", str(BASE), "--scenario", "discovery",
+                   "--json", str(tmp_path / "r.json"), "--quiet")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert [s["name"] for s in load(tmp_path / "r.json")["scenarios"]] == ["failover", "discovery"]
+    assert valkey_processes(ha_ports(BASE)) == []
+
+
+# ------------------------------------------------------------------------ bad input
+def test_unknown_scenario():
+    assert_one_line_error(run_app("ha_test.py", "--scenario", "nope"), "unknown scenario nope", "choose from")
+
+
+def test_unknown_option():
+    assert_one_line_error(run_app("ha_test.py", "--frobnicate"), "unrecognized arguments")
+
+
+def test_port_in_use_is_reported_and_nothing_is_left_running():
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", BASE + 1))
+        s.listen()
+        assert_one_line_error(run_app("ha_test.py", "--backend", "local", "--base-port", str(BASE)),
+                              f"{BASE + 1}", "already in use")
+    assert valkey_processes(ha_ports(BASE)) == []
+
+
+def test_docker_backend_without_a_stack_or_engine():
+    """Either no engine answers or no HA stack runs: both are one clear line."""
+    proc = run_app("ha_test.py", "--backend", "docker", env={"DOCKER_HOST": "unix:///nonexistent.sock"})
+    assert_one_line_error(proc, "Docker")
+
+
+def test_interrupt_stops_everything(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app/ha_test.py"), "--backend", "local", "--base-port",
+                             str(BASE)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(valkey_processes(ha_ports(BASE))) < 6:
+        time.sleep(0.05)
+    assert len(valkey_processes(ha_ports(BASE))) == 6
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert valkey_processes(ha_ports(BASE)) == []
