@@ -8,12 +8,15 @@ What it adds to redis-py's ``Sentinel.master_for``:
   and MASTERDOWN, with exponential backoff and jitter bounded by a total time; each retry
   re-asks the Sentinels for the master (redis-py's pool does this on reconnect);
 - redis-py's own per-connection retry is turned off, so there is one retry layer, ours;
+- it listens to the Sentinels' +switch-master event and cuts a backoff sleep short when
+  it arrives, so a client does not sit out its delay after the new master is known;
 - addresses announced by Sentinel can be mapped (container names -> published ports);
 - it records what it did: attempts, delays, errors by type, master changes with times.
 """
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Callable, Mapping, Optional, TypeVar
 
 import redis
@@ -22,6 +25,7 @@ from redis.retry import Retry
 from redis.sentinel import MasterNotFoundError, Sentinel
 
 from .retry import BackoffPolicy, RetryingCaller
+from .sentinel_events import SentinelEvents
 from .util import now
 
 T = TypeVar("T")
@@ -56,7 +60,7 @@ class RemappingSentinel(Sentinel):
 class HAClient:
     def __init__(self, sentinels: list[Addr], service: str, password: Optional[str] = None,
                  remap: Optional[Callable[[Addr], Addr] | Mapping[Addr, Addr]] = None,
-                 policy: BackoffPolicy = BackoffPolicy(), socket_timeout: float = 0.5):
+                 policy: BackoffPolicy = BackoffPolicy(), socket_timeout: float = 0.5, watch_switch: bool = True):
         if isinstance(remap, Mapping):
             table = dict(remap)
             remap = lambda addr: table.get(addr, addr)  # noqa: E731
@@ -66,9 +70,20 @@ class HAClient:
                                           password=password, **timeouts)
         self.redis: redis.Redis = self.sentinel.master_for(service, retry=Retry(NoBackoff(), 0),
                                                            decode_responses=True)
-        self.caller = RetryingCaller(policy, RETRYABLE)
+        self._switched = threading.Event()
+        self.caller = RetryingCaller(policy, RETRYABLE, sleep=self._backoff_sleep)
         self.master_changes: list[dict] = []
         self._master: Optional[Addr] = None
+        self.switch_events: Optional[SentinelEvents] = None
+        if watch_switch:
+            self.switch_events = SentinelEvents({f"{h}:{p}": (h, p) for h, p in sentinels}, password,
+                                                pattern="+switch-master", on_event=lambda e: self._switched.set())
+            self.switch_events.__enter__()
+
+    def _backoff_sleep(self, seconds: float) -> None:
+        """Sleep the backoff delay, or less if a Sentinel announces a new master meanwhile."""
+        if self._switched.wait(seconds):
+            self._switched.clear()
 
     @property
     def stats(self):
@@ -119,6 +134,8 @@ class HAClient:
         return self.sentinel.discover_master(self.service)
 
     def close(self) -> None:
+        if self.switch_events is not None:
+            self.switch_events.__exit__(None, None, None)
         self.redis.close()
         self.redis.connection_pool.disconnect()
         self.sentinel.close()

@@ -205,7 +205,10 @@ def retry_backoff(ctx: HAContext, r: ScenarioResult) -> None:
                       "errors_by_type": dict(stats.errors_by_type), "budget_s": policy.budget,
                       "base_s": policy.base, "cap_s": policy.cap})
     r.details["retries"] = [{"t_s": round(x["at"] - t_kill, 3), "op": x["op"], "retry": x["retry"],
-                             "delay_s": round(x["delay_s"], 3), "error": x["error"]} for x in retries[:30]]
+                             "delay_s": round(x["delay_s"], 3), "slept_s": round(x.get("slept_s", 0), 3),
+                             "error": x["error"]} for x in retries[:30]]
+    r.metrics["sleeps_cut_short_by_switch_master"] = sum(
+        1 for x in retries if x.get("slept_s", x["delay_s"]) < x["delay_s"] - 0.02)
 
 
 # --------------------------------------------------------------------------- consistency

@@ -37,7 +37,7 @@ class RetryStats:
     operations: int = 0
     attempts: int = 0
     gave_up: int = 0
-    retries: list = field(default_factory=list)  # one dict per sleep: at, op, retry, delay_s, error
+    retries: list = field(default_factory=list)  # per sleep: at, op, retry, delay_s (planned), slept_s, error
     errors_by_type: Counter = field(default_factory=Counter)
 
     def as_dict(self) -> dict:
@@ -66,6 +66,12 @@ class RetryingCaller:
         if self._on_retry is not None:
             self._on_retry(error)
 
+    def _timed_sleep(self, seconds: float) -> None:
+        start = now()
+        self._sleep(seconds)
+        if self.stats.retries:  # the sleep may end early (e.g. a new master was announced)
+            self.stats.retries[-1]["slept_s"] = now() - start
+
     def call(self, fn: Callable[[], T]) -> T:
         self.stats.operations += 1
         retrying = Retrying(
@@ -73,7 +79,7 @@ class RetryingCaller:
             wait=wait_exponential_jitter(multiplier=self.policy.base, max=self.policy.cap, jitter=self.policy.jitter),
             stop=stop_before_delay(self.policy.budget),
             before_sleep=self._before_sleep,
-            sleep=self._sleep,
+            sleep=self._timed_sleep,
             reraise=True,
         )
         try:

@@ -3,7 +3,7 @@ time each arrived, from every Sentinel, in background threads."""
 from __future__ import annotations
 
 import threading
-from typing import Optional
+from typing import Callable, Optional
 
 import redis
 
@@ -16,9 +16,12 @@ KEY_EVENTS = ("+sdown", "-sdown", "+odown", "-odown", "+new-epoch", "+try-failov
 
 
 class SentinelEvents:
-    def __init__(self, addresses: dict[str, tuple[str, int]], password: Optional[str]):
+    def __init__(self, addresses: dict[str, tuple[str, int]], password: Optional[str], pattern: str = "*",
+                 on_event: Optional[Callable[[dict], None]] = None):
         self.addresses = addresses
         self.password = password
+        self.pattern = pattern
+        self.on_event = on_event
         self.events: list[dict] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -42,13 +45,15 @@ class SentinelEvents:
                 conn = redis.Redis(host, port, password=self.password, socket_timeout=0.5,
                                    socket_connect_timeout=0.5, decode_responses=True)
                 pubsub = conn.pubsub()
-                pubsub.psubscribe("*")
+                pubsub.psubscribe(self.pattern)
                 while not self._stop.is_set():
                     msg = pubsub.get_message(timeout=0.2)
                     if msg and msg["type"] == "pmessage":
+                        event = {"t": now(), "sentinel": name, "event": msg["channel"], "data": msg["data"]}
                         with self._lock:
-                            self.events.append({"t": now(), "sentinel": name, "event": msg["channel"],
-                                                "data": msg["data"]})
+                            self.events.append(event)
+                        if self.on_event is not None:
+                            self.on_event(event)
                 pubsub.close()
                 conn.close()
             except (redis.ConnectionError, redis.TimeoutError):

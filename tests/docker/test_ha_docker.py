@@ -8,12 +8,13 @@ from tests.helpers import assert_one_line_error, load, run_app
 pytestmark = pytest.mark.docker
 
 
+# First in the file: the module's stack is not up yet.
 def test_no_stack_is_one_clear_line(docker_ready):
     running = subprocess.run(["docker", "ps", "-q", "--filter", "name=^valkey-sentinel1$"],
                              capture_output=True, text=True).stdout.strip()
     if running:
         pytest.skip("an HA stack is running")
-    assert_one_line_error(run_app("ha_test.py", "--backend", "docker"), "docker-compose.ha.yml up -d")  # runs first: the module's stack is not up yet
+    assert_one_line_error(run_app("ha_test.py", "--backend", "docker"), "docker-compose.ha.yml up -d")
 
 
 def test_compose_publishes_every_port_on_loopback_only(ha_stack):
