@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from lib import cli  # noqa: E402
+from lib.ha_fault_scenarios import FAULT_SCENARIOS  # noqa: E402
 from lib.ha_scenarios import SCENARIOS, HAContext  # noqa: E402
 from lib.ha_topology import (DEFAULT_LOCAL_BASE_PORT, SERVERS, HATopology, docker_backend,  # noqa: E402
                              docker_stack_running, local_backend)
@@ -49,7 +51,9 @@ def open_lab(args):
 
 def main(argv=None) -> int:
     return cli.main("ha", "Valkey HA (1 master, 2 replicas, 3 Sentinels): CRUD, failover, discovery, "
-                    "retry/backoff, consistency, replica sync, rejoin, quorum safety.", SCENARIOS, open_lab, argv)
+                    "retry/backoff, consistency, replica sync, rejoin, quorum safety; with --all also pause, manual, "
+                    "chained and partition faults.", SCENARIOS + [replace(s, default=False) for s in FAULT_SCENARIOS],
+                    open_lab, argv)
 
 
 if __name__ == "__main__":

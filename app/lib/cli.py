@@ -26,11 +26,13 @@ class OneLineParser(argparse.ArgumentParser):
 
 def parser(prog: str, description: str, scenarios: list[Scenario]) -> argparse.ArgumentParser:
     p = OneLineParser(prog=prog, description=description,
-                      epilog="scenarios: " + "; ".join(f"{s.name}: {s.summary}" for s in scenarios))
+                      epilog="scenarios (* = only with --scenario NAME or --all): " +
+                             "; ".join(f"{s.name}{'' if s.default else '*'}: {s.summary}" for s in scenarios))
     p.add_argument("--backend", choices=["auto", "local", "docker"], default="auto",
                    help="auto: docker when the compose stack runs, else local processes")
     p.add_argument("--scenario", action="append", metavar="NAME",
                    help="run only this scenario (repeatable; what it needs runs too)")
+    p.add_argument("--all", action="store_true", help="run every scenario, the fault scenarios included")
     p.add_argument("--json", metavar="FILE", help="write the report as JSON to FILE")
     p.add_argument("--base-port", type=int, default=None, help="first port of the local backend")
     p.add_argument("--quiet", action="store_true", help="print only the summary table")
@@ -54,7 +56,7 @@ def run(suite: str, args: argparse.Namespace, scenarios: list[Scenario],
     console = console or Console()
     signal.signal(signal.SIGTERM, _sigterm)
     try:
-        selected = resolve(args.scenario, scenarios)
+        selected = resolve(args.scenario, scenarios, everything=getattr(args, "all", False))
     except ValueError as exc:
         _error(f"{suite}: {exc}")
         return 2

@@ -127,7 +127,7 @@ class HAClient:
         if current != self._master:
             if self._master is not None:
                 self.master_changes.append({"at": now(), "from": self._master, "to": current})
-                log.warning("master changed: %s:%s -> %s:%s", *self._master, *current)
+                log.info("master changed: %s:%s -> %s:%s", *self._master, *current)
             self._master = current
 
     def discover_master(self) -> Addr:

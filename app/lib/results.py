@@ -38,13 +38,16 @@ class Scenario:
     run: Callable[[Any, ScenarioResult], None]
     summary: str
     needs: tuple = ()  # scenarios whose state this one reads; run first when not selected
+    default: bool = True  # part of a plain run; the others run with --scenario NAME or --all
 
 
-def resolve(selected: Optional[list[str]], scenarios: list[Scenario]) -> list[Scenario]:
+def resolve(selected: Optional[list[str]], scenarios: list[Scenario], everything: bool = False) -> list[Scenario]:
     """The scenarios to run, in suite order, with what they need. Unknown names: ValueError."""
     by_name = {s.name: s for s in scenarios}
-    if not selected:
+    if everything:
         return list(scenarios)
+    if not selected:
+        return [s for s in scenarios if s.default]
     unknown = [n for n in selected if n not in by_name]
     if unknown:
         raise ValueError(f"unknown scenario {', '.join(unknown)}; choose from: {', '.join(by_name)}")

@@ -1,0 +1,197 @@
+"""Faults beyond a crash for the HA topology: pause, manual failover, chained failover and
+partition. Each runs a writer through the fault and checks who is master, what the client
+saw and which acknowledged writes survived (checkers.write_loss)."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from . import checkers
+from .ha_scenarios import REJOIN_DEADLINE_S, SWITCH_DEADLINE_S, HAContext
+from .ha_topology import DOWN_AFTER_S, SENTINELS, SERVERS, SERVICE
+from .results import Scenario, ScenarioResult
+from .util import now, wait_for
+from .workload import Writer
+
+
+@dataclass
+class FaultRun:
+    old: str
+    new: str
+    t_fault: float
+    switch_s: float
+    unavailable_s: Optional[float]
+    writer: Writer
+    timeline: list
+    loss: dict
+
+
+class MasterWatch:
+    """Samples, in the background, how many running servers claim to be master and the
+    Sentinels' config epoch, to check 'at most one master' and 'epochs only go up'."""
+
+    def __init__(self, ctx: HAContext, interval: float = 0.1):
+        self.ctx, self.interval = ctx, interval
+        self.samples: list[dict] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _epoch(self) -> Optional[int]:
+        """The highest config epoch any Sentinel reports (a failover leader may lag its peers)."""
+        epochs = []
+        for s in SENTINELS:
+            try:
+                epochs.append(int(self.ctx.topo.client(s).execute_command("SENTINEL MASTER", SERVICE)["config-epoch"]))
+            except Exception:  # noqa: BLE001 - a killed Sentinel is not a sample
+                continue
+        return max(epochs, default=None)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            masters = [n for n in SERVERS if self.ctx.topo.role(n) == "master"]
+            self.samples.append({"t": now(), "masters": masters, "epoch": self._epoch()})
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def max_masters(self) -> int:
+        return max((len(s["masters"]) for s in self.samples), default=0)
+
+    def epochs(self) -> list[int]:
+        """The epoch sequence as sampled, consecutive repeats collapsed."""
+        seen = [s["epoch"] for s in self.samples if s["epoch"] is not None]
+        return [e for i, e in enumerate(seen) if i == 0 or e != seen[i - 1]]
+
+
+def failover_under_load(ctx: HAContext, r: ScenarioResult, inject: Callable[[str], None], what: str,
+                        replicas_for_ack: int = 1, expect_gap: bool = True,
+                        ready: Optional[Callable[[], object]] = None) -> FaultRun:
+    """Write through ``inject(master)``; wait for the Sentinels to agree on another master
+    and for the client to write there; return what happened. Adds the common checks."""
+    topo = ctx.topo
+    (ready or (lambda: topo.wait_ready(timeout=60)))()
+    old = topo.agreed_master()
+    client = ctx.client()
+    writer = Writer(lambda k, v: client.set_acked(k, v, replicas=replicas_for_ack, timeout_ms=300),
+                    prefix=ctx.key(f"{r.name}:w"))
+    try:
+        with ctx.events() as events:
+            writer.start()
+            wait_for(lambda: writer.count_ok_after(0) >= 20, "the writer to be writing", 10)
+            t_fault = now()
+            inject(old)
+            t_done = now()
+            new = wait_for(topo.agreed_master, f"the Sentinels to agree on a master other than {old}",
+                           SWITCH_DEADLINE_S, accept=lambda m: m is not None and m != old)
+            wait_for(lambda: writer.count_ok_after(t_done) >= 20 and client.master == ctx.backend.address(new),
+                     "the client to write to the new master", ctx.policy.budget + 5)
+            writer.stop()
+            switch = events.first("+switch-master", since=t_fault)
+            timeline = events.timeline(t_fault, since=t_fault - 1)
+        ops = writer.history.ops()
+        m = topo.client(new)
+        final = dict(zip([op.key for op in ops], m.mget([op.key for op in ops])))
+        loss = {"plain": checkers.write_loss(ops, final),
+                f"wait_{replicas_for_ack}": checkers.write_loss(ops, final, min_replicated=replicas_for_ack)}
+    finally:
+        writer.stop()
+        client.close()
+    first_ok = writer.first_ok_after(t_done)
+    unavailable_s = None if first_ok is None else round(first_ok - t_fault, 3)
+    switch_s = round((switch["t"] if switch else now()) - t_fault, 3)
+    r.check(f"{what}: a different node became master", new != old, {"old": old, "new": new})
+    r.check("Sentinel published +switch-master", switch is not None, switch and switch["data"])
+    r.check("the client wrote to the new master within its budget", unavailable_s is not None, unavailable_s)
+    if expect_gap:
+        r.check(f"no write succeeded before the switch (unavailable_s >= down-after {DOWN_AFTER_S}s)",
+                unavailable_s is not None and unavailable_s >= DOWN_AFTER_S, unavailable_s)
+    r.check("no write failed for good (READONLY / errors were retried)", not any(op.status == "fail" for op in ops),
+            sum(op.status == "fail" for op in ops))
+    key = f"wait_{replicas_for_ack}"
+    r.check(f"no write acknowledged by {replicas_for_ack} replica(s) (WAIT) was lost", loss[key]["lost"] == 0, loss[key])
+    r.metrics.update({"old_master": old, "new_master": new, "switch_s": switch_s, "unavailable_s": unavailable_s,
+                      "client_lag_after_switch_s": checkers.client_lag(switch and switch["t"], first_ok),
+                      "writes": len(ops), f"lost_{key}": loss[key]["lost"], "lost_plain": loss["plain"]["lost"],
+                      "info_writes": loss["plain"]["unknown"]})
+    r.details["timeline"] = timeline
+    return FaultRun(old, new, t_fault, switch_s, unavailable_s, writer, timeline, loss)
+
+
+def _survivors_in_sync(ctx: HAContext) -> None:
+    """Readiness with a server down: one agreed master, every running replica linked."""
+    topo = ctx.topo
+    wait_for(lambda: (m := topo.agreed_master()) is not None and all(
+        topo.in_sync(n, m) for n in SERVERS if n != m and ctx.backend.is_running(n)),
+        "the surviving master and replica to be in sync", 30)
+
+
+def _rejoin(ctx: HAContext, r: ScenarioResult, node: str, master: str) -> None:
+    t = now()
+    wait_for(lambda: ctx.topo.in_sync(node, master), f"{node} to come back as a replica of {master}",
+             REJOIN_DEADLINE_S, interval=0.1)
+    r.check(f"{node} came back as a replica of {master}, link up", True, ctx.topo.replica_state(node, master))
+    r.metrics[f"{node}_rejoin_s"] = round(now() - t, 3)
+
+
+# --------------------------------------------------------------------------------- pause
+def pause(ctx: HAContext, r: ScenarioResult) -> None:
+    """SIGSTOP / docker pause: the master is alive but silent; Sentinel must treat it as down."""
+    run = failover_under_load(ctx, r, ctx.backend.pause, "paused master")
+    ctx.backend.resume(run.old)
+    _rejoin(ctx, r, run.old, run.new)
+
+
+# -------------------------------------------------------------------------------- manual
+def manual(ctx: HAContext, r: ScenarioResult) -> None:
+    """SENTINEL FAILOVER under load: the old master is demoted while clients hold connections
+    to it, so they meet READONLY (redis-py turns it into a reconnect) and must follow."""
+    def trigger(master: str) -> None:
+        ctx.topo.client(SENTINELS[0]).execute_command("SENTINEL FAILOVER", SERVICE)
+
+    run = failover_under_load(ctx, r, trigger, "SENTINEL FAILOVER", replicas_for_ack=2, expect_gap=False)
+    r.metrics["note"] = ("Sentinel's manual failover does not stop writes on the old master: "
+                         "only writes both replicas acknowledged are guaranteed; lost_plain shows the rest")
+    _rejoin(ctx, r, run.old, run.new)
+
+
+# ------------------------------------------------------------------------------- chained
+def chained(ctx: HAContext, r: ScenarioResult) -> None:
+    """Kill the master, then the freshly promoted one: the last replica must take over;
+    never two masters at once; the epoch only goes up."""
+    backend = ctx.backend
+    with MasterWatch(ctx) as watch:
+        first = failover_under_load(ctx, r, backend.kill, "first kill")
+        sub = type(r)(r.name)
+        second = failover_under_load(ctx, sub, backend.kill, "second kill", ready=lambda: _survivors_in_sync(ctx))
+        r.checks.extend({**c, "check": f"second kill: {c['check']}"} for c in sub.checks)
+        r.metrics.update({f"second_{k}": v for k, v in sub.metrics.items() if k in ("switch_s", "unavailable_s",
+                                                                                   "new_master", "lost_wait_1")})
+        r.details["timeline_second"] = second.timeline
+    r.check("at most one master at every check during the failovers", watch.max_masters() <= 1,
+            {"samples": len(watch.samples), "max_masters": watch.max_masters()})
+    epochs = watch.epochs()
+    r.check("the config epoch only went up, and rose with each of the two failovers",
+            epochs == sorted(set(epochs)) and len(epochs) >= 2 and epochs[-1] >= epochs[0] + 2, epochs)
+    # A restarted old master runs as an (empty) master until Sentinel reconfigures it:
+    # measure that window, which a client connecting to it directly would write into.
+    t_restart = now()
+    for node in (first.old, second.old):
+        backend.start(node)
+    for node in (first.old, second.old):
+        _rejoin(ctx, r, node, second.new)
+    r.metrics["restarted_nodes_converted_after_s"] = round(now() - t_restart, 3)
+    r.metrics["final_master"] = second.new
+
+
+FAULT_SCENARIOS = [
+    Scenario("pause", pause, "SIGSTOP / docker pause the master: failover, then it returns as a replica"),
+    Scenario("manual", manual, "SENTINEL FAILOVER under load: READONLY handled, WAIT-2 writes kept"),
+    Scenario("chained", chained, "kill the master, then the new one: one master at a time, epochs rise"),
+]
