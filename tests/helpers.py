@@ -24,12 +24,17 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> N
 
 
 def valkey_processes(ports) -> list[str]:
-    """Running valkey-server / valkey-sentinel processes on any of ``ports`` (Valkey sets its
-    process title to 'valkey-server 127.0.0.1:PORT')."""
+    """Running valkey-server / valkey-sentinel processes on any of ``ports`` of a loopback
+    address (Valkey sets its process title to 'valkey-server 127.0.1.1:PORT')."""
     out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    wanted = {f"127.0.0.1:{p}" for p in ports}
-    return [line for line in out.splitlines()
-            if line.startswith("valkey-") and len(line.split()) > 1 and line.split()[1] in wanted]
+    wanted = {str(p) for p in ports}
+    found = []
+    for line in out.splitlines():
+        parts = line.split()
+        if line.startswith("valkey-") and len(parts) > 1 and parts[1].startswith("127."):
+            if parts[1].rpartition(":")[2] in wanted:
+                found.append(line)
+    return found
 
 
 def ha_ports(base: int) -> list[int]:

@@ -7,6 +7,8 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+import redis
+
 from . import checkers
 from .ha_scenarios import REJOIN_DEADLINE_S, SWITCH_DEADLINE_S, HAContext
 from .ha_topology import DOWN_AFTER_S, SENTINELS, SERVERS, SERVICE
@@ -195,3 +197,100 @@ FAULT_SCENARIOS = [
     Scenario("manual", manual, "SENTINEL FAILOVER under load: READONLY handled, WAIT-2 writes kept"),
     Scenario("chained", chained, "kill the master, then the new one: one master at a time, epochs rise"),
 ]
+
+
+# ----------------------------------------------------------------------------- partition
+MIN_REPLICAS_MAX_LAG_S = 2
+
+
+def _set_min_replicas(ctx: HAContext, to_write: int) -> None:
+    for node in SERVERS:
+        ctx.topo.client(node).config_set("min-replicas-to-write", to_write)
+        ctx.topo.client(node).config_set("min-replicas-max-lag", MIN_REPLICAS_MAX_LAG_S)
+
+
+def _partition_round(ctx: HAContext, r: ScenarioResult, guarded: bool) -> dict:
+    """Cut the master off from Sentinels and replicas while a client that already holds a
+    connection keeps writing to it; heal; count that client's acknowledged writes lost."""
+    topo, backend = ctx.topo, ctx.backend
+    label = "with min-replicas-to-write 1" if guarded else "without min-replicas-to-write"
+    topo.wait_ready(timeout=60)
+    _set_min_replicas(ctx, 1 if guarded else 0)
+    old = topo.agreed_master()
+    host, port = backend.address(old)
+    stale = redis.Redis(host, port, password=ctx.password, socket_timeout=0.5, socket_connect_timeout=0.5,
+                        decode_responses=True)
+
+    def stale_write(key: str, value: str) -> int:
+        pipe = stale.pipeline(transaction=False)
+        pipe.set(key, value)
+        pipe.execute_command("WAIT", 1, 100)
+        return int(pipe.execute()[1])
+
+    writer = Writer(stale_write, prefix=ctx.key(f"partition:{int(guarded)}"))
+    peers = [n for n in backend.nodes() if n != old]
+    try:
+        writer.start()
+        wait_for(lambda: writer.count_ok_after(0) >= 20, "the isolated client to be writing", 10)
+        t_cut = now()
+        backend.partition(old, peers)
+        new = wait_for(topo.agreed_master, f"the majority side to elect a master other than {old}",
+                       SWITCH_DEADLINE_S, accept=lambda m: m is not None and m != old)
+        t_switch = now()
+        if guarded:  # the isolated master must start refusing writes on its own
+            wait_for(lambda: any(op.status == "fail" and "NOREPLICAS" in (op.error or "") for op in writer.history.ops()),
+                     "the isolated master to refuse writes (NOREPLICAS)", MIN_REPLICAS_MAX_LAG_S + 10)
+        else:  # let the split brain show: the isolated master keeps acknowledging writes
+            wait_for(lambda: writer.count_ok_after(t_switch) >= 20, "writes to the isolated master", 10)
+        writer.stop()
+    finally:
+        writer.stop()
+        backend.heal()
+        stale.close()
+    t_heal = now()
+    wait_for(lambda: topo.in_sync(old, new), f"{old} to rejoin as a replica after the heal", REJOIN_DEADLINE_S,
+             interval=0.1)
+    ops = writer.history.ops()
+    final = dict(zip([op.key for op in ops], topo.client(new).mget([op.key for op in ops])))
+    acked = checkers.write_loss(ops, final)
+    waited = checkers.write_loss(ops, final, min_replicated=1)
+    acked_after_switch = sum(1 for op in ops if op.status == "ok" and op.t_complete > t_switch)
+    last_ok = max((op.t_complete for op in ops if op.status == "ok"), default=t_cut)
+    r.check(f"{label}: the majority side promoted another master", new != old, {"old": old, "new": new})
+    r.check(f"{label}: no WAIT-acknowledged write was lost", waited["lost"] == 0, waited["lost"])
+    if guarded:
+        r.check(f"{label}: the isolated master stopped acknowledging writes within max-lag + 2 s of the cut",
+                last_ok - t_cut <= MIN_REPLICAS_MAX_LAG_S + 2, round(last_ok - t_cut, 3))
+    else:
+        r.check(f"{label}: the isolated master kept acknowledging writes after the switch (split brain)",
+                acked_after_switch > 0, acked_after_switch)
+        r.check(f"{label}: those acknowledged writes were lost after the heal", acked["lost"] >= acked_after_switch,
+                acked["lost"])
+    r.check(f"{label}: {old} rejoined as a replica of {new}", topo.in_sync(old, new), True)
+    return {"old": old, "new": new, "acknowledged": acked["acknowledged"], "lost_acknowledged": acked["lost"],
+            "lost_wait_acknowledged": waited["lost"], "acked_after_switch": acked_after_switch,
+            "refused": acked["failed"], "rejoin_after_heal_s": round(now() - t_heal, 3)}
+
+
+def partition(ctx: HAContext, r: ScenarioResult) -> None:
+    """Jepsen's classic: an isolated master keeps taking writes that the heal throws away.
+    Run twice, without and with min-replicas-to-write 1, and report both losses."""
+    try:
+        without = _partition_round(ctx, r, guarded=False)
+        guarded = _partition_round(ctx, r, guarded=True)
+    finally:
+        _set_min_replicas(ctx, 0)
+        ctx.backend.heal()
+    r.check("min-replicas-to-write lost fewer acknowledged writes", guarded["lost_acknowledged"]
+            < without["lost_acknowledged"], {"without": without["lost_acknowledged"], "with": guarded["lost_acknowledged"]})
+    r.metrics.update({"lost_acked_without_min_replicas": without["lost_acknowledged"],
+                      "lost_acked_with_min_replicas": guarded["lost_acknowledged"],
+                      "lost_wait_acked_without": without["lost_wait_acknowledged"],
+                      "lost_wait_acked_with": guarded["lost_wait_acknowledged"],
+                      "min_replicas_max_lag_s": MIN_REPLICAS_MAX_LAG_S})
+    r.details["rounds"] = [{"round": "without", **without}, {"round": "with min-replicas-to-write 1", **guarded}]
+
+
+FAULT_SCENARIOS.append(
+    Scenario("partition", partition, "isolate the master from Sentinels and replicas; writes lost, "
+             "without and with min-replicas-to-write"))

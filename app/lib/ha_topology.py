@@ -19,20 +19,34 @@ DOWN_AFTER_S = int(config.sentinel_setting("down-after-milliseconds")) / 1000
 FAILOVER_TIMEOUT_S = int(config.sentinel_setting("failover-timeout")) / 1000
 
 
+def server_host(i: int) -> str:
+    return f"127.0.1.{i + 1}"
+
+
+def sentinel_host(i: int) -> str:
+    return f"127.0.2.{i + 1}"
+
+
 def local_nodes(password: str, base_port: int = DEFAULT_LOCAL_BASE_PORT) -> list[LocalNode]:
-    """Servers on base_port..+2, Sentinels on base_port+20000..+2, all from config/ha/."""
+    """Servers on base_port..+2, Sentinels on base_port+20000..+2, all from config/ha/.
+
+    Each node gets its own loopback address (servers 127.0.1.x, Sentinels 127.0.2.x) and
+    uses it as the source of its own connections, so that a partition can cut one node off
+    by address while the app (127.0.0.1) still reaches it.
+    """
     specs = []
-    master = ("127.0.0.1", base_port)
+    master = (server_host(0), base_port)
     for i, name in enumerate(SERVERS):
-        values = {"PORT": base_port + i, "BIND": "127.0.0.1", "DATA_DIR": ".",
-                  "ANNOUNCE_HOST": "127.0.0.1", "VALKEY_PASSWORD": password}
+        host = server_host(i)
+        values = {"PORT": base_port + i, "BIND": host, "DATA_DIR": ".", "ANNOUNCE_HOST": host,
+                  "VALKEY_PASSWORD": password}
         text = config.render_file("ha/node.conf", values, replicaof=master if i else None)
-        specs.append(LocalNode(name, "server", base_port + i, text))
+        specs.append(LocalNode(name, "server", base_port + i, text + f"bind-source-addr {host}\n", host))
     for i, name in enumerate(SENTINELS):
-        port = base_port + 20000 + i
-        values = {"PORT": port, "BIND": "127.0.0.1", "DATA_DIR": ".",
-                  "ANNOUNCE_HOST": "127.0.0.1", "VALKEY_PASSWORD": password}
-        specs.append(LocalNode(name, "sentinel", port, config.render_file("ha/sentinel.conf", values, monitor=master)))
+        host, port = sentinel_host(i), base_port + 20000 + i
+        values = {"PORT": port, "BIND": host, "DATA_DIR": ".", "ANNOUNCE_HOST": host, "VALKEY_PASSWORD": password}
+        text = config.render_file("ha/sentinel.conf", values, monitor=master)
+        specs.append(LocalNode(name, "sentinel", port, text + f"bind-source-addr {host}\n", host))
     return specs
 
 

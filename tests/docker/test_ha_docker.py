@@ -47,6 +47,15 @@ def test_auto_backend_finds_the_running_stack(ha_stack, tmp_path):
     assert load(tmp_path / "r.json")["backend"] == "docker"
 
 
+def test_fault_scenarios_against_the_compose_stack(ha_stack, tmp_path):
+    proc = run_app("ha_test.py", "--backend", "docker", "--json", str(tmp_path / "r.json"), "--quiet",
+                   "--scenario", "pause", "--scenario", "manual", "--scenario", "chained", "--scenario", "partition")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    report = load(tmp_path / "r.json")
+    assert [s["name"] for s in report["scenarios"]] == ["pause", "manual", "chained", "partition"]
+    assert all(s["passed"] for s in report["scenarios"])
+
+
 def test_wrong_password_is_one_clear_line(ha_stack):
     proc = run_app("ha_test.py", "--backend", "docker", env={"VALKEY_PASSWORD": "not-the-password"})
     assert_one_line_error(proc, "authentication failed", "VALKEY_PASSWORD")

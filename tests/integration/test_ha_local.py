@@ -97,3 +97,36 @@ def test_interrupt_stops_everything(tmp_path):
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and "Traceback" not in err, err
     assert valkey_processes(ha_ports(BASE)) == []
+
+
+# ------------------------------------------------------------------ faults beyond a kill
+@pytest.fixture(scope="module")
+def fault_report(tmp_path_factory):
+    import ha_test
+    path = tmp_path_factory.mktemp("ha-faults") / "report.json"
+    code = ha_test.main(["--backend", "local", "--base-port", str(BASE), "--json", str(path), "--quiet",
+                         "--scenario", "pause", "--scenario", "manual", "--scenario", "chained",
+                         "--scenario", "partition"])
+    data = load(path)
+    data["exit_code"] = code
+    return data
+
+
+def test_fault_scenarios_pass(fault_report):
+    failed = [(s["name"], [c for c in s["checks"] if not c["ok"]], s["error"]) for s in fault_report["scenarios"]
+              if not s["passed"]]
+    assert not failed and fault_report["exit_code"] == 0
+    assert [s["name"] for s in fault_report["scenarios"]] == ["pause", "manual", "chained", "partition"]
+
+
+def test_partition_reports_loss_without_and_with_min_replicas(fault_report):
+    m = next(s for s in fault_report["scenarios"] if s["name"] == "partition")["metrics"]
+    assert m["lost_acked_without_min_replicas"] > m["lost_acked_with_min_replicas"]
+    assert m["lost_wait_acked_without"] == 0 and m["lost_wait_acked_with"] == 0
+
+
+def test_no_partition_rule_is_left_behind(fault_report):
+    import subprocess
+    rules = subprocess.run(["iptables", "-w", "-S"], capture_output=True, text=True).stdout
+    assert "VALKEY_LAB" not in rules
+    assert valkey_processes(ha_ports(BASE)) == []

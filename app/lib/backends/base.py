@@ -46,6 +46,13 @@ class Backend(ABC):
     def is_running(self, node: str) -> bool:
         ...
 
+    def partition(self, node: str, peers: list[str]) -> None:
+        """Drop every packet between ``node`` and ``peers``; the app can still reach ``node``."""
+        raise NotImplementedError(f"the {self.name} backend cannot partition")
+
+    def heal(self) -> None:
+        """Undo every partition."""
+
     def close(self) -> None:
         """Release what the backend owns (local: every process and the temp dir)."""
 

@@ -10,6 +10,7 @@ import os
 import socket
 from typing import Optional
 
+from ..netfault import Partition
 from ..util import LabError
 from .base import Addr, Backend
 
@@ -62,6 +63,7 @@ class DockerBackend(Backend):
                            f"'docker-compose -f {compose_file} up -d' (or use --backend local)")
         self.in_network = inside_network(next(iter(containers))) if in_network is None else in_network
         self._published = {name: self._published_port(name) for name in containers}
+        self._partitions: dict[str, Partition] = {}
 
     def _published_port(self, name: str) -> Optional[int]:
         # HostConfig keeps the bindings while a container is stopped; NetworkSettings does not.
@@ -124,6 +126,24 @@ class DockerBackend(Backend):
         if container.status == "paused":
             container.unpause()
 
+    def _ip(self, node: str) -> str:
+        networks = self._reload(node).attrs["NetworkSettings"]["Networks"]
+        return next(net["IPAddress"] for net in networks.values() if net.get("IPAddress"))
+
+    def partition(self, node: str, peers: list[str]) -> None:
+        """iptables inside ``node``'s network namespace (entered with nsenter from the host):
+        packets to and from the peers' container addresses are dropped, while the published
+        port, reached through the bridge gateway, still works."""
+        pid = self._reload(node).attrs["State"]["Pid"]
+        cut = self._partitions.setdefault(node, Partition(["nsenter", "-t", str(pid), "-n"], chain="VALKEY_LAB"))
+        cut.cut(self._ip(node), [self._ip(p) for p in peers])
+
+    def heal(self) -> None:
+        for node, cut in list(self._partitions.items()):
+            if self.is_running(node):
+                cut.heal()
+            del self._partitions[node]
+
     def is_running(self, node: str) -> bool:
         return self._reload(node).status == "running"
 
@@ -131,7 +151,11 @@ class DockerBackend(Backend):
         return self.containers[node].logs().decode(errors="replace")
 
     def close(self) -> None:
-        # A lab run leaves the stack whole: anything still killed or paused comes back.
+        # A lab run leaves the stack whole: no partition, nothing killed or paused.
+        try:
+            self.heal()
+        except Exception:  # noqa: BLE001 - best effort on the way out
+            pass
         for node in self.nodes():
             try:
                 self.start(node)

@@ -1,4 +1,7 @@
-"""Nodes as local valkey-server / valkey-sentinel processes on 127.0.0.1.
+"""Nodes as local valkey-server / valkey-sentinel processes on loopback addresses.
+
+A node may have its own loopback address (127.0.x.y, all of 127/8 is loopback on Linux):
+then a partition can cut it off by address with iptables, like a real network would.
 
 Everything lives in one temporary directory; ``close()`` kills every process and removes
 it, and is called on normal exit, on failure and on Ctrl-C. The processes also get
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..util import LabError
+from ..netfault import Partition
 from .base import Addr, Backend
 
 HOST = "127.0.0.1"
@@ -29,6 +33,7 @@ class LocalNode:
     kind: str  # "server" or "sentinel"
     port: int
     config: str  # rendered configuration text
+    host: str = HOST
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
@@ -38,11 +43,11 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         pass
 
 
-def port_is_free(port: int) -> bool:
+def port_is_free(port: int, host: str = HOST) -> bool:
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            s.bind((HOST, port))
+            s.bind((host, port))
         except OSError:
             return False
     return True
@@ -55,15 +60,16 @@ class LocalBackend(Backend):
         for exe in {"valkey-server", *(["valkey-sentinel"] if any(s.kind == "sentinel" for s in specs) else [])}:
             if shutil.which(exe) is None:
                 raise LabError(f"{exe} not found: run 'make deps' (installs Valkey from Debian) or use --backend docker")
-        busy = [s.port for s in specs if not port_is_free(s.port)]
+        busy = [f"{s.host}:{s.port}" for s in specs if not port_is_free(s.port, s.host)]
         if busy:
-            raise LabError(f"port(s) {', '.join(map(str, busy))} on {HOST} already in use: "
+            raise LabError(f"{', '.join(busy)} already in use: "
                            "stop what listens there or choose other ports (--base-port)")
         self.specs = {s.name: s for s in specs}
         self._own_dir = workdir is None
         self.dir = Path(tempfile.mkdtemp(prefix="valkey-lab-")) if workdir is None else workdir
         self.procs: dict[str, subprocess.Popen] = {}
         self.paused: set[str] = set()
+        self.net = Partition()  # nodes with their own 127.x address can be cut off
 
     # -- lifecycle -------------------------------------------------------------------
     def up(self) -> "LocalBackend":
@@ -93,6 +99,7 @@ class LocalBackend(Backend):
             log.close()
 
     def close(self) -> None:
+        self.net.heal()
         for proc in self.procs.values():
             if proc.poll() is None:
                 proc.kill()
@@ -110,7 +117,7 @@ class LocalBackend(Backend):
         return list(self.specs)
 
     def address(self, node: str) -> Addr:
-        return HOST, self.specs[node].port
+        return self.specs[node].host, self.specs[node].port
 
     announced = address
 
@@ -128,6 +135,12 @@ class LocalBackend(Backend):
     def resume(self, node: str) -> None:
         self.procs[node].send_signal(signal.SIGCONT)
         self.paused.discard(node)
+
+    def partition(self, node: str, peers: list[str]) -> None:
+        self.net.cut(self.specs[node].host, [self.specs[p].host for p in peers])
+
+    def heal(self) -> None:
+        self.net.heal()
 
     def is_running(self, node: str) -> bool:
         proc = self.procs.get(node)
