@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: help deps demo test image ha-up ha-down ha-logs cluster-up cluster-down clean
+.PHONY: help deps demo test bench image ha-up ha-down ha-logs cluster-up cluster-down clean
 
 help:
 	@echo "make demo    install what is missing, run the HA and cluster suites, print their tables"
@@ -58,3 +58,8 @@ cluster-down:
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .coverage
+
+# Repeated failovers with numbers (JSON + rich table + SVG pictures); RUNS=10 for more.
+RUNS ?= 5
+bench: deps
+	$(PY) app/bench.py --runs $(RUNS) --json reports/bench.json --svg-dir reports $(ARGS)

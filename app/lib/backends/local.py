@@ -72,13 +72,16 @@ class LocalBackend(Backend):
         self.net = Partition()  # nodes with their own 127.x address can be cut off
 
     # -- lifecycle -------------------------------------------------------------------
-    def up(self) -> "LocalBackend":
+    def up(self, only: Optional[list[str]] = None) -> "LocalBackend":
+        """Write every node's config; start ``only`` those nodes (default: all). The rest
+        can be started later with start(), for a start order like compose's depends_on."""
         for spec in self.specs.values():
             node_dir = self.dir / spec.name
             node_dir.mkdir(parents=True, exist_ok=True)
             conf = node_dir / ("sentinel.conf" if spec.kind == "sentinel" else "valkey.conf")
             conf.write_text(spec.config)  # relative paths (dir .) resolve in node_dir
-            self.start(spec.name)
+        for name in (only if only is not None else self.specs):
+            self.start(name)
         return self
 
     def _conf(self, name: str) -> Path:

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Repeated failovers with numbers: p50/p95 of switch and unavailability, client lag,
+write loss with and without WAIT, time to ready; the lab's clients beside stock ones.
+
+    python app/bench.py                        # 5 failovers per topology, local processes
+    python app/bench.py --runs 10 --json reports/bench.json --svg-dir reports
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import redis  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from lib import bench_ha, plot  # noqa: E402
+from lib.cli import OneLineParser  # noqa: E402
+from lib.ha_scenarios import HAContext  # noqa: E402
+from lib.ha_topology import HATopology, local_backend  # noqa: E402
+from lib.stats import summary  # noqa: E402
+from lib.util import LabError, WaitTimeout, now, password  # noqa: E402
+
+HA_BASE = 6790
+
+
+def machine() -> dict:
+    valkey = os.popen("valkey-server --version").read().split()
+    return {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
+            "redis_py": redis.__version__, "valkey": next((w[2:] for w in valkey if w.startswith("v=")), "?")}
+
+
+@contextmanager
+def ha_lab(base_port: int):
+    pw = password()
+    backend = local_backend(pw, base_port)
+    topo = HATopology(backend, pw)
+    try:
+        ready_s = topo.wait_ready(timeout=60)
+        yield HAContext(backend, topo, pw, backend_name="local", ready_s=ready_s)
+    finally:
+        topo.close()
+        backend.close()
+
+
+def ha_ready_times(base_port: int, times: int) -> list[float]:
+    out = []
+    for _ in range(times):
+        start = now()
+        with ha_lab(base_port) as ctx:
+            out.append(round(now() - start, 3))
+            del ctx
+    return out
+
+
+def run_ha_bench(args, console: Console) -> dict:
+    ready = ha_ready_times(args.base_port, 3)
+    runs = []
+    with ha_lab(args.base_port) as ctx:
+        for i in range(args.runs):
+            run = bench_ha.failover_run(ctx)
+            runs.append(run)
+            lab = run["clients"]["lab client"]
+            console.print(f"HA failover {i + 1}/{args.runs}: {run['old']} -> {run['new']}, switch {run['switch_s']}s, "
+                          f"lab client back after {lab['unavailable_s']}s, stock client after "
+                          f"{run['clients']['stock client']['unavailable_s']}s")
+    if args.svg_dir and runs:
+        first = runs[0]
+        lanes = {name: c["history"] for name, c in first["clients"].items()}
+        svg = plot.failover_svg(f"Sentinel failover: SIGKILL of {first['old']} (local, Valkey {machine()['valkey']})",
+                                lanes, first["timeline"], t_min=-1.0)
+        Path(args.svg_dir).mkdir(parents=True, exist_ok=True)
+        (Path(args.svg_dir) / "failover-ha.svg").write_text(svg)
+    for run in runs:  # keep the JSON readable: histories only for the pictured run
+        for c in run["clients"].values():
+            c.pop("history", None)
+    return {"ready_s": summary(ready), "ready_samples_s": ready, "summary": bench_ha.summarize(runs), "runs": runs}
+
+
+def goals(report: dict) -> list[dict]:
+    out = []
+    ha = report.get("ha")
+    if ha:
+        s = ha["summary"]
+        lab = s["clients"]["lab client"]
+        out += [
+            {"goal": "HA p50 unavailable_s <= down-after + 1.0 s", "target": s["down_after_s"] + 1.0,
+             "measured": lab["unavailable_s"]["p50"]},
+            {"goal": "HA client lag after +switch-master p95 <= 0.1 s", "target": 0.1,
+             "measured": lab["lag_after_switch_s"]["p95"]},
+            {"goal": "0 WAIT-acknowledged writes lost (HA crash failovers)", "target": 0,
+             "measured": s["clients"]["lab client + WAIT 1"]["lost"]},
+            {"goal": "HA ready <= 2 s (local)", "target": 2.0, "measured": ha["ready_s"]["p50"]},
+        ]
+    for g in out:
+        g["met"] = g["measured"] is not None and g["measured"] <= g["target"]
+    return out
+
+
+def render(console: Console, report: dict) -> None:
+    ha = report.get("ha")
+    if ha:
+        s = ha["summary"]
+        t = Table(title=f"HA: {s['runs']} SIGKILL failovers, down-after {s['down_after_s']}s, "
+                        f"switch_s p50 {s['switch_s']['p50']} p95 {s['switch_s']['p95']}; ready p50 {ha['ready_s']['p50']}s",
+                  title_justify="left")
+        for col in ("client", "unavailable p50", "p95", "÷ down-after", "lag after switch p50", "p95",
+                    "acknowledged", "lost"):
+            t.add_column(col)
+        for name, c in s["clients"].items():
+            t.add_row(name, str(c["unavailable_s"]["p50"]), str(c["unavailable_s"]["p95"]),
+                      str(c["unavailable_over_down_after_p50"]), str(c["lag_after_switch_s"]["p50"]),
+                      str(c["lag_after_switch_s"]["p95"]), str(c["acknowledged"]), str(c["lost"]))
+        console.print(t)
+    t = Table(title="Goals", title_justify="left")
+    for col in ("goal", "target", "measured", "met"):
+        t.add_column(col)
+    for g in report["goals"]:
+        t.add_row(g["goal"], str(g["target"]), str(g["measured"]), "[green]yes[/]" if g["met"] else "[red]no[/]")
+    console.print(t)
+
+
+def main(argv=None) -> int:
+    p = OneLineParser(prog="bench.py", description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=5, help="failovers per topology (default 5)")
+    p.add_argument("--topology", choices=["ha", "cluster", "both"], default="both")
+    p.add_argument("--json", metavar="FILE", default="reports/bench.json")
+    p.add_argument("--svg-dir", metavar="DIR", default="reports", help="where the failover pictures go")
+    p.add_argument("--base-port", type=int, default=HA_BASE)
+    args = p.parse_args(argv)
+    if args.runs < 1:
+        p.error("--runs must be at least 1")
+    console = Console()
+    report = {"suite": "bench", "backend": "local", "machine": machine(), "runs_per_topology": args.runs}
+    started = now()
+    try:
+        if args.topology in ("ha", "both"):
+            report["ha"] = run_ha_bench(args, console)
+    except (LabError, WaitTimeout) as exc:
+        sys.stderr.write(f"bench: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("bench: interrupted; everything the run started has been stopped\n")
+        return 130
+    report["duration_s"] = round(now() - started, 1)
+    report["goals"] = goals(report)
+    render(console, report)
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(report, indent=2, default=str) + "\n")
+    console.print(f"report written to {args.json}" + (f", pictures in {args.svg_dir}/" if args.svg_dir else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
