@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from lib import cli  # noqa: E402
 from lib.ha_fault_scenarios import FAULT_SCENARIOS  # noqa: E402
-from lib.ha_scenarios import SCENARIOS, HAContext  # noqa: E402
+from lib.ha_scenarios import SCENARIOS, HAContext, watch  # noqa: E402
 from lib.ha_topology import (DEFAULT_LOCAL_BASE_PORT, SERVERS, HATopology, docker_backend,  # noqa: E402
                              docker_stack_running, local_backend)
 from lib.util import password  # noqa: E402
@@ -53,7 +53,7 @@ def main(argv=None) -> int:
     return cli.main("ha", "Valkey HA (1 master, 2 replicas, 3 Sentinels): CRUD, failover, discovery, "
                     "retry/backoff, consistency, replica sync, rejoin, quorum safety; with --all also pause, manual, "
                     "chained and partition faults.", SCENARIOS + [replace(s, default=False) for s in FAULT_SCENARIOS],
-                    open_lab, argv)
+                    open_lab, argv, watch=watch)
 
 
 if __name__ == "__main__":

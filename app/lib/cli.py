@@ -36,6 +36,8 @@ def parser(prog: str, description: str, scenarios: list[Scenario]) -> argparse.A
     p.add_argument("--json", metavar="FILE", help="write the report as JSON to FILE")
     p.add_argument("--base-port", type=int, default=None, help="first port of the local backend")
     p.add_argument("--quiet", action="store_true", help="print only the summary table")
+    p.add_argument("--watch", action="store_true",
+                   help="live dashboard while you inject faults by hand; Ctrl-C stops it and reports")
     return p
 
 
@@ -50,7 +52,8 @@ def _sigterm(signum, frame):  # turn SIGTERM into the same clean exit as Ctrl-C
 
 
 def run(suite: str, args: argparse.Namespace, scenarios: list[Scenario],
-        open_lab: Callable[[argparse.Namespace], ContextManager], console: Optional[Console] = None) -> int:
+        open_lab: Callable[[argparse.Namespace], ContextManager], console: Optional[Console] = None,
+        watch: Optional[Callable] = None) -> int:
     """Run the selected scenarios inside ``open_lab(args)`` (a context manager yielding the
     context: ``ctx.backend_name``, ``ctx.valkey_version``); print tables; write JSON."""
     console = console or Console()
@@ -62,6 +65,8 @@ def run(suite: str, args: argparse.Namespace, scenarios: list[Scenario],
         return 2
     start = now()
     results = []
+    if getattr(args, "watch", False) and watch is not None:
+        return _watch(suite, args, open_lab, watch, console)
     try:
         with open_lab(args) as ctx:
             for scenario in selected:
@@ -87,9 +92,26 @@ def run(suite: str, args: argparse.Namespace, scenarios: list[Scenario],
     return 0 if report["passed"] else 1
 
 
-def main(suite: str, description: str, scenarios: list[Scenario], open_lab, argv=None) -> int:
+def _watch(suite: str, args, open_lab, watch: Callable, console: Console) -> int:
+    from .watch import render_report
+    try:
+        with open_lab(args) as ctx:
+            report = watch(ctx, console)
+    except LabError as exc:
+        _error(f"{suite}: {exc}")
+        return 2
+    except KeyboardInterrupt:  # Ctrl-C before the dashboard was up
+        _error(f"{suite}: interrupted; everything the run started has been stopped")
+        return 130
+    render_report(console, report)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"suite": suite, "mode": "watch", **report}, indent=2, default=str) + "\n")
+    return 0
+
+
+def main(suite: str, description: str, scenarios: list[Scenario], open_lab, argv=None, watch=None) -> int:
     args = parser(f"{suite}_test.py", description, scenarios).parse_args(argv)
-    return run(suite, args, scenarios, open_lab)
+    return run(suite, args, scenarios, open_lab, watch=watch)
 
 
 __all__ = ["main", "run", "parser"]

@@ -14,7 +14,7 @@ from .backends import Backend
 from .ha_client import BackoffPolicy, HAClient
 from .ha_topology import DOWN_AFTER_S, FAILOVER_TIMEOUT_S, SENTINELS, SERVERS, SERVICE, HATopology
 from .results import Scenario, ScenarioResult
-from .sentinel_events import SentinelEvents
+from .sentinel_events import KEY_EVENTS, SentinelEvents
 from .util import hold_for, now, wait_for
 from .workload import Writer
 
@@ -332,3 +332,51 @@ SCENARIOS = [
     Scenario("rejoin", rejoin, "the old master comes back as a replica of the new one", ("failover",)),
     Scenario("quorum_safety", quorum_safety, "2 of 3 Sentinels down: no promotion; restored: failover"),
 ]
+
+
+# ----------------------------------------------------------------------------- --watch
+class HAWatchSource:
+    def __init__(self, ctx: HAContext, events):
+        self.ctx, self._events = ctx, events
+
+    def roles(self) -> list[dict]:
+        named = self.ctx.topo.agreed_master()
+        rows = []
+        for node in SERVERS:
+            try:
+                info = self.ctx.topo.replication(node)
+                role = info["role"] + (f" (link {info['master_link_status']})" if info["role"] == "slave" else "")
+            except Exception:  # noqa: BLE001 - a killed or paused node
+                role = "[red]down[/]"
+            rows.append({"node": node, "role": role, "sentinels' master": "◀" if node == named else ""})
+        return rows
+
+    def events(self) -> list[dict]:
+        """Key events, each (event, data) once: every Sentinel reports the same switch."""
+        seen, out = set(), []
+        for e in self._events.snapshot():
+            if e["event"] in KEY_EVENTS and (e["event"], e["data"]) not in seen:
+                seen.add((e["event"], e["data"]))
+                out.append(e)
+        return out
+
+
+def _node(ctx: HAContext, addr) -> str:
+    try:
+        return f"{ctx.backend.node_at(addr)} ({_addr(addr)})"
+    except KeyError:
+        return _addr(addr)
+
+
+def watch(ctx: HAContext, console) -> dict:
+    """--watch: write continuously through the lab's client and show the topology live."""
+    from .watch import watch as run_watch
+    client = ctx.client()
+    writer = Writer(lambda k, v: client.set_acked(k, v, replicas=1, timeout_ms=200), prefix=ctx.key("watch"))
+    try:
+        with ctx.events() as events:
+            return run_watch(HAWatchSource(ctx, events), writer, f"Valkey HA on {ctx.backend_name}", console,
+                             master_changes=lambda: [{**c, "from": _node(ctx, c["from"]), "to": _node(ctx, c["to"])}
+                                                     for c in client.master_changes])
+    finally:
+        client.close()

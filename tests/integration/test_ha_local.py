@@ -130,3 +130,41 @@ def test_no_partition_rule_is_left_behind(fault_report):
     rules = subprocess.run(["iptables", "-w", "-S"], capture_output=True, text=True).stdout
     assert "VALKEY_LAB" not in rules
     assert valkey_processes(ha_ports(BASE)) == []
+
+
+def test_watch_reports_a_failover_injected_by_hand_and_stops_cleanly(tmp_path):
+    """--watch: the user SIGKILLs the master from outside; Ctrl-C prints what was seen."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    import redis
+
+    from lib.util import password, wait_for
+    report = tmp_path / "watch.json"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app/ha_test.py"), "--backend", "local", "--base-port",
+                             str(BASE), "--watch", "--json", str(report)], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sentinel = redis.Redis("127.0.2.1", BASE + 20000, password=password(), socket_timeout=0.5, decode_responses=True)
+    try:
+        first = wait_for(lambda: sentinel.sentinel_get_master_addr_by_name("myvalkey"), "the watched lab", 30)
+        master = redis.Redis(first[0], first[1], password=password(), socket_timeout=0.5)
+        wait_for(lambda: master.dbsize() >= 10, "the dashboard's writer to be writing", 60)
+        master.close()
+        victim = next(line.split()[0] for line in subprocess.run(["ps", "-eo", "pid,args"], capture_output=True,
+                      text=True).stdout.splitlines() if f"valkey-server {first[0]}:{first[1]}" in line)
+        subprocess.run(["kill", "-9", victim], check=True)  # the user's fault, from another terminal
+        wait_for(lambda: sentinel.sentinel_get_master_addr_by_name("myvalkey"), "a new master", 20,
+                 accept=lambda addr: tuple(addr) != tuple(first))
+        wait_for(lambda: proc.poll() is None, "the dashboard to keep running", 1)
+    finally:
+        sentinel.close()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    data = json.loads(report.read_text())
+    assert data["mode"] == "watch" and len(data["master_changes"]) == 1
+    assert any(e["event"] == "+switch-master" for e in data["events"])
+    assert data["outages"] and data["outages"][0]["seconds"] >= 2.0
+    assert "outages" in out and valkey_processes(ha_ports(BASE)) == []
