@@ -69,10 +69,10 @@ def test_unknown_option():
 def test_port_in_use_is_reported_and_nothing_is_left_running():
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", BASE + 1))
+        s.bind(("127.0.1.2", BASE + 1))  # valkey-replica1's own loopback address and port
         s.listen()
         assert_one_line_error(run_app("ha_test.py", "--backend", "local", "--base-port", str(BASE)),
-                              f"{BASE + 1}", "already in use")
+                              f"127.0.1.2:{BASE + 1}", "already in use")
     assert valkey_processes(ha_ports(BASE)) == []
 
 
