@@ -6,7 +6,7 @@ import pytest
 from lib import config
 
 VALUES = {"PORT": 6390, "BIND": "127.0.0.1", "DATA_DIR": "/tmp/x", "ANNOUNCE_HOST": "127.0.0.1",
-          "VALKEY_PASSWORD": "p|a&s\\s"}
+          "VALKEY_PASSWORD": "p|a&s\\s", "CLUSTER_NODE_TIMEOUT": 4500}
 
 
 def test_render_replaces_every_placeholder():
@@ -37,7 +37,7 @@ def test_sentinel_setting_reads_the_template():
     assert config.sentinel_setting("down-after-milliseconds") == "2000"
 
 
-@pytest.mark.parametrize("template", ["ha/node.conf", "ha/sentinel.conf"])
+@pytest.mark.parametrize("template", ["ha/node.conf", "ha/sentinel.conf", "cluster/node.conf"])
 def test_docker_entrypoint_renders_like_python(tmp_path, template):
     """Both backends must get the same configuration from one template."""
     env = {k: str(v) for k, v in VALUES.items()}
