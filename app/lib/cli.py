@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -47,6 +48,15 @@ def _error(line: str) -> None:
     sys.stderr.flush()
 
 
+def default_console() -> Console:
+    """Rich falls back to 80 columns when stdout is not a terminal (CI logs, pipes), which
+    truncates the node tables; give those 120 unless COLUMNS says otherwise."""
+    console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(width=120)
+    return console
+
+
 def _sigterm(signum, frame):  # turn SIGTERM into the same clean exit as Ctrl-C
     raise KeyboardInterrupt
 
@@ -56,7 +66,7 @@ def run(suite: str, args: argparse.Namespace, scenarios: list[Scenario],
         watch: Optional[Callable] = None) -> int:
     """Run the selected scenarios inside ``open_lab(args)`` (a context manager yielding the
     context: ``ctx.backend_name``, ``ctx.valkey_version``); print tables; write JSON."""
-    console = console or Console()
+    console = console or default_console()
     signal.signal(signal.SIGTERM, _sigterm)
     try:
         selected = resolve(args.scenario, scenarios, everything=getattr(args, "all", False))
