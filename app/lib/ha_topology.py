@@ -7,7 +7,8 @@ from typing import Optional
 import redis
 
 from . import config
-from .backends import Backend, DockerBackend, LocalBackend, LocalNode
+from .backends import DockerBackend, LocalBackend, LocalNode
+from .node_clients import NodeClients
 from .util import LabError, WaitTimeout, now, wait_for
 
 SERVICE = "myvalkey"
@@ -90,26 +91,8 @@ def docker_stack_running() -> bool:
         client.close()
 
 
-class HATopology:
+class HATopology(NodeClients):
     """Reads the state of the servers and Sentinels of one backend (never changes it)."""
-
-    def __init__(self, backend: Backend, password: str, timeout: float = 0.5):
-        self.backend = backend
-        self.password = password
-        self.timeout = timeout
-        self._clients: dict[str, redis.Redis] = {}
-
-    def client(self, node: str) -> redis.Redis:
-        if node not in self._clients:
-            host, port = self.backend.address(node)
-            self._clients[node] = redis.Redis(host, port, password=self.password, socket_timeout=self.timeout,
-                                              socket_connect_timeout=self.timeout, decode_responses=True)
-        return self._clients[node]
-
-    def close(self) -> None:
-        for client in self._clients.values():
-            client.close()
-        self._clients.clear()
 
     def replication(self, node: str) -> dict:
         return self.client(node).info("replication")
