@@ -22,7 +22,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from lib import bench_ha, plot  # noqa: E402
-from lib.cli import OneLineParser  # noqa: E402
+from lib.cli import OneLineParser, default_console  # noqa: E402
 from lib.ha_scenarios import HAContext  # noqa: E402
 from lib.ha_topology import HATopology, local_backend  # noqa: E402
 from lib.stats import summary  # noqa: E402
@@ -137,7 +137,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.runs < 1:
         p.error("--runs must be at least 1")
-    console = Console()
+    console = default_console()
     report = {"suite": "bench", "backend": "local", "machine": machine(), "runs_per_topology": args.runs}
     started = now()
     try:
