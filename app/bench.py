@@ -7,7 +7,6 @@ write loss with and without WAIT, time to ready; the lab's clients beside stock 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -21,7 +20,7 @@ import redis  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from lib import bench_ha, plot  # noqa: E402
+from lib import bench_cluster, bench_ha, plot  # noqa: E402
 from lib.cli import OneLineParser, default_console  # noqa: E402
 from lib.ha_scenarios import HAContext  # noqa: E402
 from lib.ha_topology import HATopology, local_backend  # noqa: E402
@@ -101,7 +100,7 @@ def goals(report: dict) -> list[dict]:
         ]
     for g in out:
         g["met"] = g["measured"] is not None and g["measured"] <= g["target"]
-    return out
+    return out + bench_cluster.goals(report)
 
 
 def render(console: Console, report: dict) -> None:
@@ -119,6 +118,7 @@ def render(console: Console, report: dict) -> None:
                       str(c["unavailable_over_down_after_p50"]), str(c["lag_after_switch_s"]["p50"]),
                       str(c["lag_after_switch_s"]["p95"]), str(c["acknowledged"]), str(c["lost"]))
         console.print(t)
+    bench_cluster.render(console, report)
     t = Table(title="Goals", title_justify="left")
     for col in ("goal", "target", "measured", "met"):
         t.add_column(col)
@@ -134,6 +134,8 @@ def main(argv=None) -> int:
     p.add_argument("--json", metavar="FILE", default="reports/bench.json")
     p.add_argument("--svg-dir", metavar="DIR", default="reports", help="where the failover pictures go")
     p.add_argument("--base-port", type=int, default=HA_BASE)
+    p.add_argument("--cluster-base-port", type=int, default=bench_cluster.DEFAULT_BASE_PORT,
+                   help=f"first port of the local cluster (default {bench_cluster.DEFAULT_BASE_PORT}..+5)")
     args = p.parse_args(argv)
     if args.runs < 1:
         p.error("--runs must be at least 1")
@@ -143,6 +145,8 @@ def main(argv=None) -> int:
     try:
         if args.topology in ("ha", "both"):
             report["ha"] = run_ha_bench(args, console)
+        if args.topology in ("cluster", "both"):
+            report["cluster"] = bench_cluster.run_bench(args, console, machine()["valkey"])
     except (LabError, WaitTimeout) as exc:
         sys.stderr.write(f"bench: {exc}\n")
         return 2

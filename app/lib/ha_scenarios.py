@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
-import redis
 
 from . import checkers
 from .backends import Backend
@@ -63,6 +62,30 @@ def _client(ctx: HAContext) -> Iterator[HAClient]:
 
 def _addr(addr) -> str:
     return f"{addr[0]}:{addr[1]}" if addr else "-"
+
+
+def restore(ctx: HAContext) -> None:
+    """Undo whatever a scenario left broken (also when it failed half-way), so that one
+    failure does not cascade into the next scenario: heal, resume, start every node."""
+    backend = ctx.backend
+    backend.heal()
+    for node in SERVERS + SENTINELS:
+        try:
+            backend.resume(node)
+            backend.start(node)
+        except Exception:  # noqa: BLE001 - best effort; the next readiness wait will tell
+            pass
+
+
+def restoring(scenario: Callable[[HAContext, ScenarioResult], None]):
+    """Run ``scenario`` and restore() the topology afterwards, whatever happened."""
+    def run(ctx: HAContext, r: ScenarioResult) -> None:
+        try:
+            scenario(ctx, r)
+        finally:
+            restore(ctx)
+    run.__doc__ = scenario.__doc__
+    return run
 
 
 # ---------------------------------------------------------------------------------- crud
@@ -330,7 +353,7 @@ SCENARIOS = [
     Scenario("consistency", consistency, "no WAIT-acknowledged key lost; new writes reach the replica", ("failover",)),
     Scenario("replica_sync", replica_sync, "each replica's role, master, link and offset lag"),
     Scenario("rejoin", rejoin, "the old master comes back as a replica of the new one", ("failover",)),
-    Scenario("quorum_safety", quorum_safety, "2 of 3 Sentinels down: no promotion; restored: failover"),
+    Scenario("quorum_safety", restoring(quorum_safety), "2 of 3 Sentinels down: no promotion; restored: failover"),
 ]
 
 

@@ -183,7 +183,7 @@ class HATopology(NodeClients):
                     raise LabError(f"authentication failed at Sentinel {sentinel}: set VALKEY_PASSWORD "
                                    "to the stack's password (see .env)") from exc
                 errors.append(f"{sentinel}: {exc}")
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
+            except (redis.ConnectionError, redis.TimeoutError):
                 errors.append(f"{':'.join(map(str, self.backend.address(sentinel)))}")
         raise LabError(f"no Sentinel answers ({', '.join(errors)}): is the stack up? "
                        f"'docker-compose -f {COMPOSE_FILE} ps'")
