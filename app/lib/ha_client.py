@@ -8,8 +8,10 @@ What it adds to redis-py's ``Sentinel.master_for``:
   and MASTERDOWN, with exponential backoff and jitter bounded by a total time; each retry
   re-asks the Sentinels for the master (redis-py's pool does this on reconnect);
 - redis-py's own per-connection retry is turned off, so there is one retry layer, ours;
-- it listens to the Sentinels' +switch-master event and cuts a backoff sleep short when
-  it arrives, so a client does not sit out its delay after the new master is known;
+- it listens to the Sentinels' +switch-master event: a backoff sleep is cut short, and the
+  next operation drops its connections and asks the Sentinels again. Without that, a
+  client keeps writing to a demoted-to-be old master after a manual failover until Sentinel
+  reconfigures it (10 s or more), and those writes are lost;
 - addresses announced by Sentinel can be mapped (container names -> published ports);
 - it records what it did: attempts, delays, errors by type, master changes with times.
 """
@@ -70,15 +72,34 @@ class HAClient:
                                           password=password, **timeouts)
         self.redis: redis.Redis = self.sentinel.master_for(service, retry=Retry(NoBackoff(), 0),
                                                            decode_responses=True)
-        self._switched = threading.Event()
+        self._switched = threading.Event()  # wakes a sleeping retry
+        self._stale = threading.Event()  # the next call starts from a fresh discovery
+        self._announcer: Optional[str] = None
         self.caller = RetryingCaller(policy, RETRYABLE, sleep=self._backoff_sleep)
         self.master_changes: list[dict] = []
         self._master: Optional[Addr] = None
         self.switch_events: Optional[SentinelEvents] = None
         if watch_switch:
             self.switch_events = SentinelEvents({f"{h}:{p}": (h, p) for h, p in sentinels}, password,
-                                                pattern="+switch-master", on_event=lambda e: self._switched.set())
+                                                pattern="+switch-master", on_event=self._on_switch)
             self.switch_events.__enter__()
+
+    def _on_switch(self, event: dict) -> None:
+        self._announcer = event["sentinel"]  # "host:port" of a Sentinel that already switched
+        self._stale.set()
+        self._switched.set()
+
+    def _forget_master(self) -> None:
+        """Drop idle connections and ask first the Sentinel that announced the switch: the
+        others may name the old master for a moment longer."""
+        self._stale.clear()
+        sentinels = self.sentinel.sentinels
+        for i, s in enumerate(sentinels):
+            kw = s.connection_pool.connection_kwargs
+            if f"{kw['host']}:{kw['port']}" == self._announcer:
+                sentinels[0], sentinels[i] = sentinels[i], sentinels[0]
+                break
+        self.redis.connection_pool.disconnect(inuse_connections=False)
 
     def _backoff_sleep(self, seconds: float) -> None:
         """Sleep the backoff delay, or less if a Sentinel announces a new master meanwhile."""
@@ -97,6 +118,8 @@ class HAClient:
     def call(self, fn: Callable[[redis.Redis], T]) -> T:
         """Run ``fn(redis_client)`` against the current master, retrying through a failover."""
         def attempt():
+            if self._stale.is_set():  # a Sentinel announced a new master: forget the old one
+                self._forget_master()
             try:
                 return fn(self.redis)
             except redis.ResponseError as exc:

@@ -92,7 +92,8 @@ def failover_under_load(ctx: HAContext, r: ScenarioResult, inject: Callable[[str
             t_done = now()
             new = wait_for(topo.agreed_master, f"the Sentinels to agree on a master other than {old}",
                            deadline, accept=lambda m: m is not None and m != old)
-            wait_for(lambda: writer.count_ok_after(t_done) >= 10, "10 writes after the fault", ctx.policy.budget + 20)
+            wait_for(lambda: writer.count_ok_after(t_done) >= 10 and client.master == ctx.backend.address(new),
+                     f"the client to write to {new}", ctx.policy.budget + 20)
             writer.stop()
             switch = events.first("+switch-master", since=t_fault)
             timeline = events.timeline(t_fault, since=t_fault - 1)
@@ -107,6 +108,7 @@ def failover_under_load(ctx: HAContext, r: ScenarioResult, inject: Callable[[str
     first_ok = writer.first_ok_after(t_done)
     unavailable_s = None if first_ok is None else round(first_ok - t_fault, 3)
     switch_s = round((switch["t"] if switch else now()) - t_fault, 3)
+    change = next((c for c in client.master_changes if c["at"] >= t_fault), None)
     r.check(f"{what}: a different node became master", new != old, {"old": old, "new": new})
     r.check("Sentinel published +switch-master", switch is not None, switch and switch["data"])
     r.check("the client wrote again within its budget", unavailable_s is not None, unavailable_s)
@@ -121,6 +123,8 @@ def failover_under_load(ctx: HAContext, r: ScenarioResult, inject: Callable[[str
     r.check(f"no write acknowledged by {replicas_for_ack} replica(s) (WAIT) was lost", loss[key]["lost"] == 0, loss[key])
     r.metrics.update({"old_master": old, "new_master": new, "switch_s": switch_s, "unavailable_s": unavailable_s,
                       "client_lag_after_switch_s": checkers.client_lag(switch and switch["t"], first_ok),
+                      "client_followed_after_switch_s": checkers.client_lag(switch and switch["t"],
+                                                                            change and change["at"]),
                       "writes": len(ops), f"lost_{key}": loss[key]["lost"], "lost_plain": loss["plain"]["lost"],
                       "info_writes": loss["plain"]["unknown"]})
     r.details["timeline"] = timeline

@@ -38,3 +38,13 @@ def test_client_accepts_a_mapping_and_turns_redis_py_retries_off():
     assert client.sentinel._remap(("a", 1)) == ("127.0.0.1", 2)
     assert client.redis.connection_pool.connection_kwargs["retry"]._retries == 0
     client.close()
+
+
+def test_a_switch_event_makes_the_announcing_sentinel_the_first_to_ask():
+    client = HAClient([("127.0.0.1", 1), ("127.0.0.1", 2), ("127.0.0.1", 3)], "myvalkey", watch_switch=False)
+    client._on_switch({"sentinel": "127.0.0.1:3", "data": "myvalkey 10.0.0.1 1 10.0.0.2 2"})
+    assert client._stale.is_set() and client._switched.is_set()
+    client._forget_master()
+    first = client.sentinel.sentinels[0].connection_pool.connection_kwargs
+    assert (first["host"], first["port"]) == ("127.0.0.1", 3) and not client._stale.is_set()
+    client.close()
