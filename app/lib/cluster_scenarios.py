@@ -7,7 +7,6 @@ of a local process or ``docker kill``. Every wait has a deadline (util.wait_for)
 from __future__ import annotations
 
 import os
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Optional
@@ -15,14 +14,18 @@ from typing import Optional
 import redis
 from redis.exceptions import ClusterCrossSlotError, MovedError, RedisClusterException
 
+from . import checkers, cluster_events
 from . import cluster_topology as ct
 from .backends import Backend
 from .cluster_client import (ClusterClient, distribution_rows, expected_counts, key_slot, keys_in_ranges,
                              shard_of, spread_problems)
 from .cluster_topology import LAYOUT, NODES, PRIMARIES, REPLICA_OF, ClusterTopology, format_ranges
+from .cluster_events import FlagSampler
+from .history import History
 from .results import Scenario, ScenarioResult
 from .retry import BackoffPolicy
 from .util import LabError, WaitTimeout, now, password, wait_for
+from .workload import Writer
 
 # Errors by which a shard refuses service (as opposed to a transport hiccup).
 CLUSTER_REFUSALS = {"ClusterDownError", "TryAgainError", "SlotNotCoveredError", "ClusterUnavailable",
@@ -390,35 +393,99 @@ def shard_distribution(lab: ClusterLab, r: ScenarioResult) -> None:
 
 
 # -- 6. primary failover ------------------------------------------------------------------------
-class ShardWriter(threading.Thread):
-    """Writes distinct keys of one shard until stopped; records every operation (invoke time,
-    completion time, ok or the error) so unavailability and loss are derived from the history."""
+class ShardKeys:
+    """``keys(i)``: the i-th key ``prefix:<n>`` whose slot lies in ``ranges`` (extended lazily,
+    so a writer never runs out of distinct keys)."""
 
-    def __init__(self, name: str, client: ClusterClient, keys: list[str], pace: float = 0.01):
-        super().__init__(name=name, daemon=True)
-        self.client, self.keys, self.pace = client, keys, pace
-        self.history: list[dict] = []
-        self.stopping = threading.Event()
+    def __init__(self, prefix: str, ranges, batch: int = 500):
+        self.prefix, self.ranges, self.batch = prefix, list(ranges), batch
+        self.keys: list[str] = []
+        self._next = 0
 
-    def run(self) -> None:
-        for i, key in enumerate(self.keys):
-            if self.stopping.is_set():
-                break
-            invoked = now()
-            try:
-                self.client.set(key, f"w{i}")
-                ok, error = True, None
-            except Exception as exc:  # noqa: BLE001 - a failed write is data, not a crash
-                ok, error = False, type(exc).__name__
-            self.history.append({"key": key, "value": f"w{i}", "invoked": invoked, "done": now(),
-                                 "ok": ok, "error": error})
-            self.stopping.wait(self.pace)  # load pacing, not synchronisation
+    def __call__(self, i: int) -> str:
+        while len(self.keys) <= i:
+            more = keys_in_ranges(self.prefix, self.ranges, self.batch, start=self._next)
+            self._next = int(more[-1].rsplit(":", 1)[1]) + 1
+            self.keys += more
+        return self.keys[i]
 
-    def ok(self, after: float = float("-inf"), before: float = float("inf")) -> list[dict]:
-        return [h for h in list(self.history) if h["ok"] and after <= h["invoked"] and h["done"] < before]
 
-    def failed(self) -> list[dict]:
-        return [h for h in list(self.history) if not h["ok"]]
+def plain_write(client: ClusterClient):
+    """SET through the cluster client; nothing is known about replication (replicated None)."""
+    def write(key: str, value: str) -> None:
+        client.set(key, value)
+    return write
+
+
+def waited_write(client: ClusterClient, replicas: int = 1, timeout_ms: int = 300):
+    """SET + WAIT on the key's primary; the History records how many replicas acknowledged."""
+    def write(key: str, value: str) -> int:
+        return client.set_acked(key, value, replicas=replicas, timeout_ms=timeout_ms)
+    return write
+
+
+@dataclass
+class ShardLoad:
+    """One workload.Writer per shard, each with a cluster client of its own (a writer stuck on
+    a dead shard must not slow the others), all recording into one History grouped by shard."""
+    history: History
+    writers: dict
+    clients: dict
+
+    def start(self) -> "ShardLoad":
+        for w in self.writers.values():
+            w.start()
+        return self
+
+    def stop(self) -> None:
+        for w in self.writers.values():
+            w._stop.set()
+        for w in self.writers.values():
+            w.stop()
+
+    def ops(self, shard: Optional[str] = None) -> list:
+        return [op for op in self.history.ops() if shard is None or op.shard == shard]
+
+    def ok_invoked_after(self, shard: str, t: float) -> list:
+        """``ok`` writes to ``shard`` invoked at or after ``t``, in completion order."""
+        return sorted((op for op in self.ops(shard) if op.status == "ok" and op.t_invoke >= t),
+                      key=lambda op: op.t_complete)
+
+    def keys(self) -> list[str]:
+        return [op.key for op in self.history.ops()]
+
+
+def shard_load(lab: "ClusterLab", shards: list[dict], tag: str, policy: BackoffPolicy,
+               write=plain_write, pace: float = 0.01, write_for: Optional[dict] = None,
+               policy_for: Optional[dict] = None) -> ShardLoad:
+    """``write``: a factory client -> write function (per shard: ``write_for[primary]``)."""
+    history = History()
+    writers, clients = {}, {}
+    for s in shards:
+        primary = s["primary"]
+        client = lab.client((policy_for or {}).get(primary, policy))
+        clients[primary] = client
+        factory = (write_for or {}).get(primary, write)
+        writers[primary] = Writer(factory(client), lab.key(tag, primary), history, pace=pace,
+                                  shard_of=lambda key, p=primary: p, keys=ShardKeys(lab.key(tag, primary), s["ranges"]))
+    return ShardLoad(history, writers, clients)
+
+
+def final_values(lab: "ClusterLab", keys: list[str]) -> dict:
+    """The value of every key as the cluster serves it now (reads through a fresh client)."""
+    reader = lab.client()
+    try:
+        return reader.get_many(keys)
+    finally:
+        reader.close()
+
+
+def dead_shard_unavailability(load: ShardLoad, shard: str, t_fault: float) -> Optional[float]:
+    """checkers.unavailability of ``shard`` over the operations invoked after the fault: a
+    write invoked before it may still be answered by the dying node, which says nothing about
+    when service came back."""
+    ops = [op for op in load.ops(shard) if op.t_invoke >= t_fault]
+    return checkers.unavailability(ops, t_fault, group=lambda op: op.shard).get(shard, {}).get("unavailable_s")
 
 
 def primary_failover(lab: ClusterLab, r: ScenarioResult) -> None:
@@ -430,20 +497,24 @@ def primary_failover(lab: ClusterLab, r: ScenarioResult) -> None:
     checker = lab.client()
 
     # Keys acknowledged by the replica (WAIT 1) before the kill must survive it.
+    acked_history = History()
     acked_keys = keys_in_ranges(lab.key("fo", "acked"), [LAYOUT[victim]], 100)
-    acks = [checker.set_acked(k, f"acked-{k}", replicas=1, timeout_ms=2000) for k in acked_keys]
+    for k in acked_keys:
+        op = acked_history.invoke("write", k, f"acked-{k}", shard=victim)
+        History.ok(op, checker.set_acked(k, f"acked-{k}", replicas=1, timeout_ms=2000))
+    acks = [op.replicated for op in acked_history.ops()]
     r.check("before the kill, the replica acknowledged every write (WAIT 1 returned 1)",
             acks.count(1) == len(acks), f"{acks.count(1)}/{len(acks)}")
 
     policy = BackoffPolicy(base=0.05, cap=0.25, jitter=0.05, budget=deadline)
-    writers = {s["primary"]: ShardWriter(f"writer-{s['primary']}", lab.client(policy),
-                                         keys_in_ranges(lab.key("fo", s["primary"]), s["ranges"], 5000))
-               for s in shards}
-    written: list[str] = []
+    load = shard_load(lab, shards, "fo", policy)
+    sampler = FlagSampler(topo, lambda: [n for n in NODES if n != victim])
     try:
-        for w in writers.values():
-            w.start()
-        wait_for(lambda: all(len(w.ok()) >= 10 for w in writers.values()), "every shard writer to get going", 10)
+        load.start()
+        wait_for(lambda: all(len(load.ok_invoked_after(p, 0)) >= 10 for p in load.writers),
+                 "every shard writer to get going", 10)
+        sampler.start()
+        wait_for(lambda: len(sampler.rounds) >= 2, "the flag sampler to run", 5, interval=0.02)
         backend.kill(victim)
         # Time zero is when the node is known dead, not when the kill was asked for: the
         # Docker API takes tens of ms, and writes the node still answered meanwhile are real.
@@ -460,67 +531,91 @@ def primary_failover(lab: ClusterLab, r: ScenarioResult) -> None:
         wait_for(lambda: topo.agreed_view(survivors, dead=[victim]) is not None and
                  all(topo.owner_of(LAYOUT[victim][0], n) == heir for n in survivors),
                  "the surviving nodes to agree on the new primary", deadline, interval=0.05)
-        dead_writer = writers[victim]
-        first_ok = wait_for(lambda: dead_writer.ok(after=t_kill)[:1], f"writes to {victim}'s slots to resume",
-                            deadline, interval=0.02)[0]
-        unavailable_s = first_ok["done"] - t_kill
-        wait_for(lambda: len(dead_writer.ok(after=first_ok["invoked"])) >= 20,
+        first_ok = wait_for(lambda: load.ok_invoked_after(victim, t_kill)[:1],
+                            f"writes to {victim}'s slots to resume", deadline, interval=0.02)[0]
+        wait_for(lambda: len(load.ok_invoked_after(victim, first_ok.t_invoke)) >= 20,
                  "20 more writes on the promoted shard", deadline)
     finally:
-        for w in writers.values():
-            w.stopping.set()
-        for w in writers.values():
-            w.join(timeout=deadline + 5)
-        for w in writers.values():
-            written += [h["key"] for h in w.history]
+        load.stop()
+        sampler.stop()
 
+    ops = load.ops()
+    unavailable_s = dead_shard_unavailability(load, victim, t_kill)
+    per_shard = checkers.unavailability(ops, t_kill, group=lambda op: op.shard)
     r.check(f"{heir} became primary of {format_ranges([LAYOUT[victim]])} within {deadline:.0f}s",
             promotion_s <= deadline, f"{promotion_s:.2f}s after the kill (node-timeout {lab.node_timeout_ms} ms)")
-    r.check("writes to those slots resumed", unavailable_s <= deadline, f"unavailable for {unavailable_s:.2f}s")
-    others = {p: w for p, w in writers.items() if p != victim}
-    other_errors = {p: dict(w.client.stats.errors_by_type) for p, w in others.items()}
-    slowest = {p: max((h["done"] - h["invoked"] for h in w.history), default=0.0) for p, w in others.items()}
+    r.check("writes to those slots resumed", unavailable_s is not None and unavailable_s <= deadline,
+            f"unavailable for {unavailable_s:.2f}s" if unavailable_s is not None else "never")
+    others = [p for p in load.writers if p != victim]
+    not_ok = {p: sum(op.status != "ok" for op in load.ops(p)) for p in load.writers}
+    other_errors = {p: dict(load.clients[p].stats.errors_by_type) for p in others}
+    slowest = {p: max((op.t_complete - op.t_invoke for op in load.ops(p) if op.t_complete), default=0.0)
+               for p in others}
     refused = {p: sorted(set(e) & CLUSTER_REFUSALS) for p, e in other_errors.items()}
     # A retrying client hides refusals behind eventual success, so they count as failures:
     # with cluster-require-full-coverage yes every shard answers CLUSTERDOWN until the
     # promotion. A retried transport hiccup of a busy machine is tolerated, within node-timeout.
     r.check("writes to the other shards never failed, were never refused (no CLUSTERDOWN) nor stalled",
-            all(not w.failed() for w in others.values()) and not any(refused.values())
+            all(not_ok[p] == 0 for p in others) and not any(refused.values())
             and max(slowest.values()) < lab.node_timeout_s,
-            {p: f"{len(w.ok())} ok, {len(w.failed())} failed, slowest {slowest[p]:.3f}s, errors {other_errors[p]}"
-             for p, w in others.items()})
+            {p: f"{sum(op.status == 'ok' for op in load.ops(p))} ok, {not_ok[p]} not ok, slowest {slowest[p]:.3f}s, "
+                f"errors {other_errors[p]}" for p in others})
 
-    values = checker.get_many(acked_keys)
-    lost_acked = [k for k in acked_keys if values[k] != f"acked-{k}"]
-    r.check("no key acknowledged with WAIT before the kill was lost", not lost_acked,
-            f"{len(acked_keys) - len(lost_acked)}/{len(acked_keys)} present; lost {_sample(lost_acked)}")
+    acked_loss = checkers.write_loss(acked_history.ops(), checker.get_many(acked_keys), min_replicated=1)
+    r.check("no key acknowledged with WAIT before the kill was lost", acked_loss["lost"] == 0,
+            f"{acked_loss['acknowledged'] - acked_loss['lost']}/{len(acked_keys)} present; "
+            f"lost {acked_loss['lost_keys'][:3]}")
     # Every acknowledged write after the promotion must be there; writes acknowledged by the
     # old primary without WAIT just before the kill may be lost (asynchronous replication):
     # reported, not asserted.
-    lost_after, lost_unwaited = [], []
-    for p, w in writers.items():
-        oks = w.ok()
-        got = checker.get_many([h["key"] for h in oks])
-        for h in oks:
-            if got[h["key"]] != h["value"]:
-                (lost_unwaited if p == victim and h["invoked"] < t_kill else lost_after).append(h["key"])
+    final = final_values(lab, [op.key for op in ops])
+    before_kill = [op for op in ops if op.shard == victim and op.t_invoke < t_kill]
+    rest = [op for op in ops if not (op.shard == victim and op.t_invoke < t_kill)]
+    unwaited = checkers.write_loss(before_kill, {op.key: final[op.key] for op in before_kill})
+    after = checkers.write_loss(rest, {op.key: final[op.key] for op in rest})
     r.check("every write acknowledged after the failover (and every write to the other shards) is readable",
-            not lost_after, f"{sum(len(w.ok()) for w in writers.values())} acknowledged writes checked; "
-                            f"lost {len(lost_after)} {_sample(lost_after)}")
-    dead_client = writers[victim].client
-    r.metrics.update({"unavailable_s": round(unavailable_s, 3), "promotion_s": round(promotion_s, 3),
+            after["lost"] == 0 and after["unexpected"] == 0,
+            f"{after['acknowledged']} acknowledged writes checked; lost {after['lost']} {after['lost_keys'][:3]}")
+
+    samples = sampler.samples()
+    timeline = cluster_events.relative(cluster_events.events(samples), t_kill)
+    fail = next((e for e in timeline if e["event"] == "fail" and e["node"] == victim), None)
+    promo = next((e for e in timeline if e["event"] == "promoted" and e["node"] == heir), None)
+    epoch_before = max((n["config_epoch"] for s in samples if s["t"] < t_kill for n in s["nodes"].values()), default=0)
+    epoch_after = next((s["nodes"][heir]["config_epoch"] for s in reversed(samples) if heir in s["nodes"]), None)
+    r.check(f"the survivors flagged {victim} fail, then {heir} was promoted with a configEpoch above every "
+            "earlier one (sampled CLUSTER NODES)",
+            fail is not None and promo is not None and fail["t_s"] <= promo["t_s"]
+            and epoch_after is not None and epoch_after > epoch_before,
+            {"fail_s": fail and fail["t_s"], "promoted_s": promo and promo["t_s"],
+             "config_epoch": f"max {epoch_before} before, {heir} {epoch_after} after"})
+    regressions = cluster_events.epoch_regressions(samples)
+    r.check("epochs only went up (currentEpoch and every configEpoch, per node's view)", not regressions,
+            regressions[:3] or f"{len(samples)} samples")
+    dead_client = load.clients[victim]
+    pfail = next((e for e in timeline if e["event"] == "fail?" and e["node"] == victim), None)
+    r.metrics.update({"unavailable_s": round(unavailable_s, 3) if unavailable_s is not None else None,
+                      "promotion_s": round(promotion_s, 3),
                       "node_timeout_ms": lab.node_timeout_ms,
-                      "writes_ok": {p: len(w.ok()) for p, w in writers.items()},
-                      "writes_failed": {p: len(w.failed()) for p, w in writers.items()},
+                      "pfail_s": pfail and pfail["t_s"], "fail_s": fail and fail["t_s"],
+                      "promoted_seen_s": promo and promo["t_s"],
+                      "writes_ok": {p: sum(op.status == "ok" for op in load.ops(p)) for p in load.writers},
+                      "writes_failed": not_ok,
+                      "writes_info": {p: sum(op.status == "info" for op in load.ops(p)) for p in load.writers},
                       "slowest_write_other_shards_s": round(max(slowest.values()), 3),
-                      "retries_other_shards": sum(len(w.client.stats.retries) for w in others.values()),
+                      "retries_other_shards": sum(len(load.clients[p].stats.retries) for p in others),
                       "retries_on_dead_shard": len(dead_client.stats.retries),
                       "errors_on_dead_shard": dict(dead_client.stats.errors_by_type),
                       "moved_on_dead_shard": dead_client.redirects["MOVED"],
-                      "acked_keys_lost": len(lost_acked), "unwaited_writes_lost": len(lost_unwaited)})
+                      "acked_keys_lost": acked_loss["lost"], "unwaited_writes_lost": unwaited["lost"],
+                      "unwaited_writes_recovered": unwaited["recovered"]})
+    r.details["unavailability_by_shard"] = per_shard
+    r.details["timeline"] = timeline
     r.details["dead_shard_client"] = dead_client.report()
     r.details["slot_map_held"] = dead_client.slot_map()
-    checker.delete_many(written + acked_keys)
+    for c in load.clients.values():
+        c.close()
+    checker.delete_many(load.keys() + acked_keys)
 
 
 # -- 7. rejoin -----------------------------------------------------------------------------------
@@ -638,4 +733,62 @@ def open_lab(args):
         backend.close()
 
 
-__all__ = ["SCENARIOS", "open_lab", "ClusterLab", "ShardWriter", "SPREAD_TOLERANCE"]
+__all__ = ["SCENARIOS", "open_lab", "watch", "ClusterLab", "ShardLoad", "shard_load", "ShardKeys", "SPREAD_TOLERANCE"]
+
+
+# -- --watch ---------------------------------------------------------------------------------------
+class ClusterWatchSource:
+    """What the dashboard shows of the cluster, from the flag sampler's latest round: each node
+    as it describes itself, the flags the others put on it, and the flag/epoch events."""
+
+    def __init__(self, sampler: FlagSampler):
+        self.sampler = sampler
+
+    def roles(self) -> list[dict]:
+        latest = self.sampler.rounds[-1] if self.sampler.rounds else []
+        by_viewer = {s["viewer"]: s for s in latest}
+        rows = []
+        for node in NODES:
+            own = by_viewer.get(node, {}).get("nodes", {}).get(node)
+            flags = sorted({f for s in latest if s["viewer"] != node for f in s["nodes"].get(node, {}).get("flags", [])})
+            if own is None:
+                role, slots, epoch = "[red]down / silent[/]", "", ""
+            else:
+                role = "[bold]primary[/]" if own["role"] == "primary" else f"replica of {own['master']}"
+                slots, epoch = own["slots"] if own["role"] == "primary" else "", str(own["config_epoch"])
+            state = by_viewer.get(node, {}).get("state", "")
+            rows.append({"node": node, "role": role, "slots": slots, "configEpoch": epoch,
+                         "cluster_state": state or "", "others flag it": ",".join(flags) or "-"})
+        return rows
+
+    def events(self) -> list[dict]:
+        return [e for e in self.sampler.events() if not e["event"].endswith("cleared") or e["event"] == "fail cleared"]
+
+
+def watch(lab: ClusterLab, console) -> dict:
+    """--watch: one writer per shard through the lab's cluster client, the nodes' roles, flags
+    and epochs live; inject faults by hand (docker kill node-7000, kill -STOP ...); Ctrl-C reports."""
+    from .watch import watch as run_watch
+    policy = BackoffPolicy(base=0.05, cap=0.25, jitter=0.05, budget=lab.failover_deadline_s)
+    load = shard_load(lab, lab.topology.shards(), "watch", policy)
+    sampler = FlagSampler(lab.topology, lambda: NODES, interval=0.2)
+    try:
+        with sampler:
+            report = run_watch(ClusterWatchSource(sampler), load, f"Valkey Cluster on {lab.backend_name}", console,
+                               master_changes=lambda: [{"at": e["t"], "from": ct.PAIR[e["node"]], "to": e["node"]}
+                                                       for e in sampler.events() if e["event"] == "promoted"])
+        t0 = now() - report["watched_s"]
+        report["writes_by_shard"] = {p: {s: sum(op.status == s for op in load.ops(p)) for s in ("ok", "fail", "info")}
+                                     for p in load.writers}
+        # Outages per shard: the other shards keep writing, so a gap only shows shard by shard.
+        report["outages"] = sorted(({"shard": p, "from_s": round(g["from"] - t0, 3), "to_s": round(g["to"] - t0, 3),
+                                     "seconds": g["seconds"]}
+                                    for p in load.writers for g in checkers.gaps(load.ops(p), threshold=0.5)),
+                                   key=lambda o: o["from_s"])
+        return report
+    finally:
+        load.stop()
+        try:  # leave no keys behind on a long-lived stack (best effort: the cluster may be broken)
+            lab.client(BackoffPolicy(budget=2.0)).delete_many(load.keys())
+        except Exception:  # noqa: BLE001
+            pass

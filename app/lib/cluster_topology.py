@@ -4,11 +4,13 @@ read its state, and the admin steps the scenarios use (slot migration, manual fa
 Nodes are named ``node-7000`` ... ``node-7005`` on every backend; locally they listen on
 ``base_port`` ... ``base_port+5`` (default 7100-7105, clear of the Docker stack's 7000-7005).
 Every node in this lab has its own port, so a node named in CLUSTER NODES / MOVED / ASK is
-identified by its port (the host part is a container name in Docker, 127.0.0.1 locally).
+identified by its port (the host part is a container name in Docker, the node's own
+127.0.3.x address locally).
 Readiness and every wait go through util.wait_for.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ import redis
 from . import config
 from .backends import Backend, DockerBackend, LocalBackend, LocalNode
 from .backends.local import port_is_free
+from .netfault import Partition
 from .util import LabError, now, setting, wait_for
 
 NODES = [f"node-{7000 + i}" for i in range(6)]
@@ -171,14 +174,28 @@ def layout_problems(lines: list[NodeLine], name_of, layout: dict[str, Range] = L
 
 
 # -- building the topology ------------------------------------------------------------------------
+def node_host(i: int) -> str:
+    """The local node ``i``'s own loopback address (the HA lab uses 127.0.1.x / 127.0.2.x)."""
+    return f"127.0.3.{i + 1}"
+
+
 def local_nodes(password: str, base_port: int = DEFAULT_LOCAL_BASE_PORT,
                 timeout_ms: Optional[int] = None) -> list[LocalNode]:
+    """Node i on 127.0.3.(i+1):base_port+i, cluster bus on +10000.
+
+    Each node has its own loopback address, announces it (MOVED / CLUSTER SLOTS name an
+    address the app reaches as is) and uses it as the source of its own connections (cluster
+    bus, replication), so a partition can cut one node off by address with iptables while
+    the app, on 127.0.0.1, still reaches it.
+    """
     timeout_ms = node_timeout_ms() if timeout_ms is None else timeout_ms
     specs = []
     for i, name in enumerate(NODES):
-        values = {"PORT": base_port + i, "BIND": "127.0.0.1", "DATA_DIR": ".", "ANNOUNCE_HOST": "127.0.0.1",
+        host = node_host(i)
+        values = {"PORT": base_port + i, "BIND": host, "DATA_DIR": ".", "ANNOUNCE_HOST": host,
                   "VALKEY_PASSWORD": password, "CLUSTER_NODE_TIMEOUT": timeout_ms}
-        specs.append(LocalNode(name, "server", base_port + i, config.render_file("cluster/node.conf", values)))
+        text = config.render_file("cluster/node.conf", values) + f"bind-source-addr {host}\n"
+        specs.append(LocalNode(name, "server", base_port + i, text, host))
     return specs
 
 
@@ -190,12 +207,14 @@ def local_backend(password: str, base_port: int = DEFAULT_LOCAL_BASE_PORT) -> Lo
     if shutil.which("valkey-cli") is None:
         raise LabError("valkey-cli not found (the init script needs it): run 'make deps' or use --backend docker")
     # LocalBackend checks the client ports; the bus ports must be free too or the nodes die.
-    busy = [base_port + i + BUS_PORT_OFFSET for i in range(len(NODES))
-            if not port_is_free(base_port + i + BUS_PORT_OFFSET)]
+    busy = [f"{node_host(i)}:{base_port + i + BUS_PORT_OFFSET}" for i in range(len(NODES))
+            if not port_is_free(base_port + i + BUS_PORT_OFFSET, node_host(i))]
     if busy:
-        raise LabError(f"cluster bus port(s) {', '.join(map(str, busy))} on 127.0.0.1 already in use: "
+        raise LabError(f"cluster bus port(s) {', '.join(busy)} already in use: "
                        "stop what listens there or choose other ports (--base-port)")
     backend = LocalBackend(local_nodes(password, base_port))
+    # Its own iptables chain name: a partition of this lab never looks like the HA lab's.
+    backend.net = Partition(chain=f"VALKEY_CLUSTER_{os.getpid()}")
     try:
         return backend.up()
     except BaseException:
@@ -498,8 +517,18 @@ class ClusterTopology:
         wait until it is primary and every node agrees. Returns the seconds it took."""
         start = now()
         self._ok(replica, "CLUSTER", "FAILOVER")
-        wait_for(lambda: self.role(replica) == "primary" and self.agreed_view() is not None,
-                 f"{replica} to become primary after CLUSTER FAILOVER", timeout, interval=0.05)
+        asked = [now()]
+
+        def promoted() -> bool:
+            if self.role(replica) == "primary":
+                return self.agreed_view() is not None
+            # A manual failover the primary did not take up (e.g. the replica had just
+            # re-synced) is silently abandoned after 5 s (CLUSTER_MF_TIMEOUT): ask again.
+            if now() - asked[0] > 5.5:
+                self._ok(replica, "CLUSTER", "FAILOVER")
+                asked[0] = now()
+            return False
+        wait_for(promoted, f"{replica} to become primary after CLUSTER FAILOVER", timeout, interval=0.05)
         return now() - start
 
     def restore_layout(self, timeout: float) -> list[str]:

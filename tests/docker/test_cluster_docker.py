@@ -110,3 +110,34 @@ def test_docker_kill_by_hand_then_the_suite_starts_from_a_whole_cluster(cluster_
 def test_wrong_password_is_one_clear_line(cluster_stack):
     proc = run_app("cluster_test.py", "--backend", "docker", env={"VALKEY_PASSWORD": "not-the-password"})
     assert_one_line_error(proc, "authentication failed", "VALKEY_PASSWORD")
+
+
+FAULTS = ["pause", "partition", "manual", "chained", "shard_loss"]
+
+
+def test_fault_scenarios_pass_against_the_compose_stack(cluster_stack, tmp_path):
+    """docker pause, iptables in node-7000's network namespace (nsenter), docker kill of a
+    primary and then of its replica: every fault scenario passes and leaves the layout whole."""
+    args = ["--backend", "docker", "--json", str(tmp_path / "r.json"), "--quiet"]
+    for name in FAULTS:
+        args += ["--scenario", name]
+    proc = run_app("cluster_test.py", *args, timeout=900)
+    report = load(tmp_path / "r.json")
+    failed = [(s["name"], [c for c in s["checks"] if not c["ok"]], s["error"]) for s in report["scenarios"]
+              if not s["passed"]]
+    assert proc.returncode == 0 and not failed, failed or proc.stderr[-2000:]
+    assert [s["name"] for s in report["scenarios"]] == FAULTS
+    by = {s["name"]: s for s in report["scenarios"]}
+    assert by["partition"]["metrics"]["lost_acked_without_min_replicas"] > 0
+    assert by["partition"]["metrics"]["lost_wait_acked_without"] == 0
+    assert by["partition"]["metrics"]["lost_wait_acked_with"] == 0
+    assert by["manual"]["metrics"]["acked_writes_lost"] == 0 and by["manual"]["metrics"]["moved_on_dead_shard"] > 0
+    assert by["shard_loss"]["metrics"]["lost_slot_writes_failed"] > 0
+    rules = subprocess.run(["nsenter", "-t", docker("inspect", "-f", "{{.State.Pid}}", "node-7000").stdout.strip(),
+                            "-n", "iptables", "-w", "-S"], capture_output=True, text=True).stdout
+    assert "VALKEY_LAB" not in rules
+    states = {docker("inspect", "-f", "{{.State.Status}}", n).stdout.strip() for n in NODES}
+    assert states == {"running"}
+    for i in range(3):
+        assert "myself,master" in node(7000 + i).execute_command("CLUSTER", "NODES")  # layout restored
+

@@ -44,7 +44,7 @@ def test_forms_then_changes_nothing(nodes):
     assert first.returncode == 0, first.stderr
     assert "formed and healthy; 17 change(s) made" in first.stdout
     # distinct config epochs from the start: no collision for gossip to resolve later
-    assert f"config epoch 6 -> 127.0.0.1:{BASE + 5}" in first.stdout
+    assert f"config epoch 6 -> 127.0.3.6:{BASE + 5}" in first.stdout
     assert sorted(n.config_epoch for n in topo.view("node-7000") if n.role == "primary") == [1, 2, 3]
     assert topo.layout_problems() == [] and topo.health() == []
     before = state(topo)

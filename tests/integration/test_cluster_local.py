@@ -46,7 +46,7 @@ def test_report_shape(report):
     assert report["valkey_version"][0].isdigit()
     assert report["node_timeout_ms"] == 3000
     assert report["init"]["changed"] and report["init"]["output"][-1].startswith("init: formed and healthy")
-    assert report["nodes"]["node-7000"] == f"127.0.0.1:{BASE}"
+    assert report["nodes"]["node-7000"] == f"127.0.3.1:{BASE}"  # each node its own loopback address
 
 
 def test_topology_table_lists_the_deterministic_layout(report):
@@ -81,10 +81,24 @@ def test_failover_metrics(report):
     assert 1.0 <= m["unavailable_s"] <= 29 and m["promotion_s"] <= m["unavailable_s"] + 0.5
     assert m["acked_keys_lost"] == 0
     assert m["writes_failed"] == {"node-7000": 0, "node-7001": 0, "node-7002": 0}
+    assert m["unwaited_writes_lost"] >= 0 and m["pfail_s"] <= m["fail_s"] <= m["promoted_seen_s"]
     assert m["retries_on_dead_shard"] >= 1
     assert min(m["writes_ok"]["node-7001"], m["writes_ok"]["node-7002"]) > m["writes_ok"]["node-7000"]
     r = by_name(report)["rejoin"]["metrics"]
     assert r["rejoin_s"] >= 0 and r["restore_s"] > 0
+
+
+def test_failover_timeline_shows_flags_and_epochs(report):
+    s = by_name(report)["primary_failover"]
+    events = [(e["event"], e["node"]) for e in s["details"]["timeline"]]
+    assert ("fail", "node-7000") in events and ("promoted", "node-7003") in events
+    assert ("configEpoch", "node-7003") in events and ("currentEpoch", "cluster") in events
+    assert all("t_s" in e for e in s["details"]["timeline"])
+    assert s["details"]["unavailability_by_shard"]["node-7001"]["not_ok_after_fault"] == 0
+
+
+def test_fault_scenarios_are_not_in_a_plain_run(report):
+    assert not {"pause", "partition", "manual", "chained", "shard_loss"} & {s["name"] for s in report["scenarios"]}
 
 
 def test_suite_fits_its_time_budget(report):
@@ -111,20 +125,20 @@ def test_unknown_scenario():
 def test_port_in_use_is_reported_and_nothing_is_left_running():
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", BASE + 2))
+        s.bind(("127.0.3.3", BASE + 2))  # node-7002's own loopback address and port
         s.listen()
         assert_one_line_error(run_app("cluster_test.py", "--backend", "local", "--base-port", str(BASE)),
-                              f"{BASE + 2}", "already in use")
+                              f"127.0.3.3:{BASE + 2}", "already in use")
     assert valkey_processes(cluster_ports(BASE)) == []
 
 
 def test_bus_port_in_use_is_reported():
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", BASE + 10004))
+        s.bind(("127.0.3.5", BASE + 10004))
         s.listen()
         assert_one_line_error(run_app("cluster_test.py", "--backend", "local", "--base-port", str(BASE)),
-                              f"{BASE + 10004}", "cluster bus")
+                              f"127.0.3.5:{BASE + 10004}", "cluster bus")
     assert valkey_processes(cluster_ports(BASE)) == []
 
 
