@@ -19,6 +19,7 @@ from typing import Iterable, Optional
 import redis
 
 from . import config
+from .node_clients import NodeClients
 from .backends import Backend, DockerBackend, LocalBackend, LocalNode
 from .backends.local import port_is_free
 from .netfault import Partition
@@ -276,31 +277,15 @@ def init_service_failure(backend: DockerBackend) -> Optional[str]:
     return lines[-1] if lines else f"exit code {state.get('ExitCode')}"
 
 
-class ClusterTopology:
+class ClusterTopology(NodeClients):
     """Reads the cluster's state through plain connections to each node, and performs the
     admin steps (slot migration, manual failover). Never goes through the cluster client, so
     it is an independent witness of what the client does."""
 
     def __init__(self, backend: Backend, password: str, timeout: float = 1.0):
-        self.backend = backend
-        self.password = password
-        self.timeout = timeout
-        self._clients: dict[str, redis.Redis] = {}
+        super().__init__(backend, password, timeout)
         self._by_port = {backend.announced(n)[1]: n for n in backend.nodes()}
         self._by_port.update({backend.address(n)[1]: n for n in backend.nodes()})
-
-    # -- connections and naming ----------------------------------------------------------------
-    def client(self, node: str) -> redis.Redis:
-        if node not in self._clients:
-            host, port = self.backend.address(node)
-            self._clients[node] = redis.Redis(host, port, password=self.password, socket_timeout=self.timeout,
-                                              socket_connect_timeout=self.timeout, decode_responses=True)
-        return self._clients[node]
-
-    def close(self) -> None:
-        for client in self._clients.values():
-            client.close()
-        self._clients.clear()
 
     def name_at(self, host: str, port: int) -> str:
         """The node an announced address (MOVED, ASK, CLUSTER NODES) names."""
