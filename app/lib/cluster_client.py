@@ -33,7 +33,7 @@ from redis.exceptions import (AskError, ClusterDownError, ClusterError, MasterDo
 from redis.retry import Retry
 
 from .retry import BackoffPolicy, RetryingCaller
-from .util import now
+from .util import acked_write, now
 
 T = TypeVar("T")
 Addr = tuple[str, int]
@@ -153,6 +153,7 @@ class ClusterClient:
                  remap: Optional[Callable[[Addr], Addr] | Mapping[Addr, Addr]] = None,
                  policy: BackoffPolicy = BackoffPolicy(), socket_timeout: float = 0.5):
         self.remap = _remapper(remap)
+        self.socket_timeout = socket_timeout
         self.redirects: Counter = Counter()
         self.redirect_events: deque = deque(maxlen=200)
         self.caller = RetryingCaller(policy, RETRYABLE)
@@ -220,14 +221,19 @@ class ClusterClient:
     def set_acked(self, key: str, value: str, replicas: int = 1, timeout_ms: int = 2000) -> int:
         """SET then WAIT on the same connection to the key's primary; returns how many
         replicas acknowledged. (Through RedisCluster the two commands could take different
-        connections, and WAIT only waits for its own connection's writes.)"""
+        connections, and WAIT only waits for its own connection's writes.) Within
+        ``timeout_ms``, in WAIT slices shorter than the socket timeout (util.acked_write)."""
         def write(rc: RedisCluster) -> int:
             node = rc.get_node_from_key(key)
-            pipe = rc.get_redis_connection(node).pipeline(transaction=False)
-            pipe.set(key, value)
-            pipe.execute_command("WAIT", replicas, timeout_ms)
-            try:
+            conn = rc.get_redis_connection(node)
+
+            def once(ms: int) -> int:
+                pipe = conn.pipeline(transaction=False)
+                pipe.set(key, value)
+                pipe.execute_command("WAIT", replicas, ms)
                 return int(pipe.execute()[1])
+            try:
+                return acked_write(once, replicas, timeout_ms, self.socket_timeout)
             except MovedError as exc:
                 rc.nodes_manager.initialize()
                 raise StaleSlotMap(str(exc)) from exc

@@ -28,7 +28,7 @@ from redis.sentinel import MasterNotFoundError, Sentinel
 
 from .retry import BackoffPolicy, RetryingCaller
 from .sentinel_events import SentinelEvents
-from .util import now
+from .util import acked_write, now
 
 T = TypeVar("T")
 Addr = tuple[str, int]
@@ -66,6 +66,7 @@ class HAClient:
         if isinstance(remap, Mapping):
             table = dict(remap)
             remap = lambda addr: table.get(addr, addr)  # noqa: E731
+        self.socket_timeout = socket_timeout
         timeouts = {"socket_timeout": socket_timeout, "socket_connect_timeout": socket_timeout}
         self.service = service
         self.sentinel = RemappingSentinel(sentinels, remap, sentinel_kwargs={"password": password, **timeouts},
@@ -134,12 +135,15 @@ class HAClient:
         return self.call(lambda r: r.execute_command(*args))
 
     def set_acked(self, key: str, value: str, replicas: int, timeout_ms: int = 1000) -> int:
-        """SET then WAIT on the same connection; returns how many replicas acknowledged."""
+        """SET then WAIT on the same connection (a pipeline); returns how many replicas
+        acknowledged within ``timeout_ms`` (see util.acked_write)."""
         def write(r: redis.Redis) -> int:
-            pipe = r.pipeline(transaction=False)
-            pipe.set(key, value)
-            pipe.execute_command("WAIT", replicas, timeout_ms)
-            return int(pipe.execute()[1])
+            def once(ms: int) -> int:
+                pipe = r.pipeline(transaction=False)
+                pipe.set(key, value)
+                pipe.execute_command("WAIT", replicas, ms)
+                return int(pipe.execute()[1])
+            return acked_write(once, replicas, timeout_ms, self.socket_timeout)
         return self.call(write)
 
     def _note_master(self) -> None:

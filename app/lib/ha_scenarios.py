@@ -108,7 +108,10 @@ def crud(ctx: HAContext, r: ScenarioResult) -> None:
         r.check("EXPIRE sets a TTL in (0, 100]", 0 < ttl <= 100, ttl)
         deleted = c.call(lambda x: x.delete(k("tmp")))
         r.check("DEL removes the key", deleted == 1 and c.call(lambda x: x.exists(k("tmp"))) == 0, deleted)
-        acked = c.execute("WAIT", len(replicas), 2000)
+        # WAIT covers its own connection's writes up to the replication offset of the last
+        # one, so a marker write and WAIT share a pipeline (set_acked): once the replicas
+        # acknowledge the marker, they have every write before it.
+        acked = c.set_acked(k("sync"), "1", len(replicas), timeout_ms=3000)
         r.check(f"WAIT: all {len(replicas)} replicas acknowledged", acked == len(replicas) == 2, acked)
         r.check("the client talks to the master the Sentinels name",
                 c.master == ctx.backend.address(master), {"client": _addr(c.master), "sentinels": master})
@@ -121,7 +124,7 @@ def crud(ctx: HAContext, r: ScenarioResult) -> None:
         rows.append({"replica": node, **seen})
     r.metrics.update({"master": master, "replicas_checked": len(rows)})
     r.details["replica_reads"] = rows
-    ctx.topo.client(master).delete(k("s"), k("n"), k("h"))
+    ctx.topo.client(master).delete(k("s"), k("n"), k("h"), k("sync"))
 
 
 # ------------------------------------------------------------------------------ failover

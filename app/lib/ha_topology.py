@@ -2,6 +2,7 @@
 and how to read its state. Readiness and every probe go through util.wait_for."""
 from __future__ import annotations
 
+import hashlib
 from typing import Optional
 
 import redis
@@ -43,11 +44,18 @@ def local_nodes(password: str, base_port: int = DEFAULT_LOCAL_BASE_PORT) -> list
                   "VALKEY_PASSWORD": password}
         text = config.render_file("ha/node.conf", values, replicaof=master if i else None)
         specs.append(LocalNode(name, "server", base_port + i, text + f"bind-source-addr {host}\n", host))
+    ids = [hashlib.sha1(f"{name}:{base_port}".encode()).hexdigest() for name in SENTINELS]
     for i, name in enumerate(SENTINELS):
         host, port = sentinel_host(i), base_port + 20000 + i
         values = {"PORT": port, "BIND": host, "DATA_DIR": ".", "ANNOUNCE_HOST": host, "VALKEY_PASSWORD": password}
         text = config.render_file("ha/sentinel.conf", values, monitor=master)
-        specs.append(LocalNode(name, "sentinel", port, text + f"bind-source-addr {host}\n", host))
+        # Pre-seeded peers, as configuration management would write them: otherwise each
+        # Sentinel learns the others from hello messages sent every 2 s, and readiness
+        # waits one or two of those periods.
+        text += f"bind-source-addr {host}\nsentinel myid {ids[i]}\n" + "".join(
+            f"sentinel known-sentinel {SERVICE} {sentinel_host(j)} {base_port + 20000 + j} {ids[j]}\n"
+            for j in range(len(SENTINELS)) if j != i)
+        specs.append(LocalNode(name, "sentinel", port, text, host))
     return specs
 
 

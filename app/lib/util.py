@@ -91,3 +91,20 @@ def setting(name: str, default: str) -> str:
 
 def password() -> str:
     return setting("VALKEY_PASSWORD", DEFAULT_PASSWORD)
+
+
+
+def acked_write(write_and_wait: Callable[[int], int], replicas: int, timeout_ms: int, socket_timeout_s: float) -> int:
+    """SET + WAIT until ``replicas`` acknowledge or ``timeout_ms`` pass, in WAIT slices shorter
+    than the socket timeout. WAIT blocks its connection: a longer one would time the read out,
+    and the retry would apply the write twice. A replica can take up to a second to
+    acknowledge anything after its first sync, so one short WAIT is not enough either.
+    ``write_and_wait(ms)`` writes the same value again each time (idempotent) and returns
+    how many replicas acknowledged within ``ms``."""
+    slice_ms = max(1, int(socket_timeout_s * 1000) - 100)
+    deadline = now() + timeout_ms / 1000
+    while True:
+        remaining_ms = int((deadline - now()) * 1000)
+        acks = write_and_wait(max(1, min(slice_ms, remaining_ms)))
+        if acks >= replicas or remaining_ms <= slice_ms:
+            return acks
