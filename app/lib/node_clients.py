@@ -3,6 +3,8 @@ topologies read state, independently of the clients under test."""
 from __future__ import annotations
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from .backends import Backend
 
@@ -17,8 +19,11 @@ class NodeClients:
     def client(self, node: str) -> redis.Redis:
         if node not in self._clients:
             host, port = self.backend.address(node)
+            # No retries inside a probe: redis-py's default (3, with backoff up to seconds)
+            # would make each look at a dead node last seconds; callers poll with wait_for.
             self._clients[node] = redis.Redis(host, port, password=self.password, socket_timeout=self.timeout,
-                                              socket_connect_timeout=self.timeout, decode_responses=True)
+                                              socket_connect_timeout=self.timeout, decode_responses=True,
+                                              retry=Retry(NoBackoff(), 0))
         return self._clients[node]
 
     def close(self) -> None:
