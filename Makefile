@@ -10,6 +10,7 @@ ARGS ?=
 help:
 	@echo "make demo    install what is missing, run the HA and cluster suites, print their tables"
 	@echo "make test    install what is missing (and test tools), run the whole test suite"
+	@echo "make bench   repeated failovers per topology: JSON report, tables, SVG pictures (RUNS=5)"
 	@echo "make image   build the offline Valkey image from Debian's binaries (prints its tag last)"
 	@echo "make ha-up / ha-down / cluster-up / cluster-down   the compose stacks, with the local image if built"
 
@@ -29,7 +30,7 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 
 demo: deps
 	$(PY) app/ha_test.py $(ARGS)
-	@if [ -f app/cluster_test.py ]; then $(PY) app/cluster_test.py $(ARGS); fi
+	$(PY) app/cluster_test.py $(ARGS)
 
 test: deps $(VENV)/.dev
 	$(PY) -m pytest $(ARGS)
