@@ -14,8 +14,6 @@ import threading
 from typing import Callable, Iterable, Optional
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from .cluster_topology import ClusterTopology, NodeLine, format_ranges, merge_ranges, parse_cluster_nodes
 from .util import now
@@ -163,19 +161,6 @@ def owners(sample: dict) -> dict[str, str]:
 
 
 # -- the sampler ------------------------------------------------------------------------------------
-class _NoRetryTopology(ClusterTopology):
-    """redis-py >= 6 retries a timed-out command 3 times with backoff by default: one sample
-    of a paused node would take seconds. A sample that times out is simply missing."""
-
-    def client(self, node: str) -> redis.Redis:
-        if node not in self._clients:
-            host, port = self.backend.address(node)
-            self._clients[node] = redis.Redis(host, port, password=self.password, socket_timeout=self.timeout,
-                                              socket_connect_timeout=self.timeout, decode_responses=True,
-                                              retry=Retry(NoBackoff(), 0))
-        return self._clients[node]
-
-
 class FlagSampler:
     """Background sampling of CLUSTER NODES / CLUSTER INFO of ``viewers()`` (re-evaluated every
     round, so a killed node drops out and a restarted one comes in). Own connections with a
@@ -183,7 +168,7 @@ class FlagSampler:
 
     def __init__(self, topology: ClusterTopology, viewers: Callable[[], list[str]], interval: float = 0.05,
                  timeout: float = 0.25):
-        self.topo = _NoRetryTopology(topology.backend, topology.password, timeout=timeout)
+        self.topo = ClusterTopology(topology.backend, topology.password, timeout=timeout)
         self.viewers = viewers
         self.interval = interval
         self.rounds: list[list[dict]] = []

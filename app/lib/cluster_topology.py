@@ -421,23 +421,7 @@ class ClusterTopology(NodeClients):
 
     def check_reachable(self) -> None:
         """LabError with one clear line when no node answers or the password is wrong."""
-        errors = []
-        for node in self.backend.nodes():
-            try:
-                self.client(node).ping()
-                return
-            except redis.AuthenticationError as exc:
-                raise LabError(f"authentication failed at {node} ({exc}): VALKEY_PASSWORD does not match "
-                               "the cluster's password (see .env)") from exc
-            except redis.ResponseError as exc:
-                if "NOAUTH" in str(exc) or "WRONGPASS" in str(exc):
-                    raise LabError(f"authentication failed at {node}: set VALKEY_PASSWORD to the cluster's "
-                                   "password (see .env)") from exc
-                errors.append(f"{node}: {exc}")
-            except (redis.ConnectionError, redis.TimeoutError):
-                errors.append(":".join(map(str, self.backend.address(node))))
-        raise LabError(f"no cluster node answers ({', '.join(errors)}): is the stack up? "
-                       f"'docker-compose -f {COMPOSE_FILE} ps'")
+        self.first_answering(self.backend.nodes(), "cluster node", COMPOSE_FILE)
 
     # -- admin steps -------------------------------------------------------------------------
     def _ok(self, node: str, *args) -> None:

@@ -178,20 +178,4 @@ class HATopology(NodeClients):
 
     def check_reachable(self) -> None:
         """LabError with a clear line when no Sentinel answers or the password is wrong."""
-        errors = []
-        for sentinel in SENTINELS:
-            try:
-                self.client(sentinel).ping()
-                return
-            except redis.AuthenticationError as exc:
-                raise LabError(f"authentication failed at Sentinel {sentinel} ({exc}): VALKEY_PASSWORD "
-                               "does not match the stack's password (see .env)") from exc
-            except redis.ResponseError as exc:
-                if "NOAUTH" in str(exc) or "WRONGPASS" in str(exc):
-                    raise LabError(f"authentication failed at Sentinel {sentinel}: set VALKEY_PASSWORD "
-                                   "to the stack's password (see .env)") from exc
-                errors.append(f"{sentinel}: {exc}")
-            except (redis.ConnectionError, redis.TimeoutError):
-                errors.append(f"{':'.join(map(str, self.backend.address(sentinel)))}")
-        raise LabError(f"no Sentinel answers ({', '.join(errors)}): is the stack up? "
-                       f"'docker-compose -f {COMPOSE_FILE} ps'")
+        self.first_answering(SENTINELS, "Sentinel", COMPOSE_FILE)

@@ -7,6 +7,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from .backends import Backend
+from .util import LabError
 
 
 class NodeClients:
@@ -30,3 +31,24 @@ class NodeClients:
         for client in self._clients.values():
             client.close()
         self._clients.clear()
+
+    def first_answering(self, nodes: list[str], what: str, compose_file: str) -> None:
+        """Return once one of ``nodes`` answers PING; else LabError with one clear line
+        (wrong password, or nothing answers)."""
+        errors = []
+        for node in nodes:
+            try:
+                self.client(node).ping()
+                return
+            except redis.AuthenticationError as exc:
+                raise LabError(f"authentication failed at {what} {node} ({exc}): VALKEY_PASSWORD does not "
+                               "match the stack's password (see .env)") from exc
+            except redis.ResponseError as exc:
+                if "NOAUTH" in str(exc) or "WRONGPASS" in str(exc):
+                    raise LabError(f"authentication failed at {what} {node}: set VALKEY_PASSWORD to the "
+                                   "stack's password (see .env)") from exc
+                errors.append(f"{node}: {exc}")
+            except (redis.ConnectionError, redis.TimeoutError):
+                errors.append(":".join(map(str, self.backend.address(node))))
+        raise LabError(f"no {what} answers ({', '.join(errors)}): is the stack up? "
+                       f"'docker-compose -f {compose_file} ps'")
