@@ -5,12 +5,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: help deps demo test bench image ha-up ha-down ha-logs cluster-up cluster-down clean
+.PHONY: help deps demo test bench floors image ha-up ha-down ha-logs cluster-up cluster-down clean
 
 help:
 	@echo "make demo    install what is missing, run the HA and cluster suites, print their tables"
 	@echo "make test    install what is missing (and test tools), run the whole test suite"
 	@echo "make bench   repeated failovers per topology: JSON report, tables, SVG pictures (RUNS=5)"
+	@echo "make floors  check the lowest allowed dependency versions in a scratch venv"
 	@echo "make image   build the offline Valkey image from Debian's binaries (prints its tag last)"
 	@echo "make ha-up / ha-down / cluster-up / cluster-down   the compose stacks, with the local image if built"
 
@@ -35,6 +36,9 @@ demo: deps
 test: deps $(VENV)/.dev
 	$(PY) -m pytest $(ARGS)
 
+floors:
+	bash scripts/check-floors.sh
+
 # The image tag is the last line; compose files read it from VALKEY_IMAGE.
 image:
 	@bash scripts/install-system.sh --docker
@@ -42,7 +46,8 @@ image:
 	@bash scripts/build-image.sh
 
 # The local image when it was built, else the official one (needs a registry).
-LAB_IMAGE = $(shell docker image inspect --format '{{index .RepoTags 0}}' $$(docker images -q 'valkey-lab' | head -1) 2>/dev/null)
+# Quiet when no engine runs (make demo / make test must not print Docker errors).
+LAB_IMAGE = $(shell docker images --format '{{.Repository}}:{{.Tag}}' valkey-lab 2>/dev/null | head -1)
 COMPOSE = $(shell command -v docker-compose >/dev/null && echo docker-compose || echo docker compose)
 export VALKEY_IMAGE ?= $(if $(LAB_IMAGE),$(LAB_IMAGE),valkey/valkey:8.1)
 

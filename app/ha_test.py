@@ -38,7 +38,7 @@ def open_lab(args):
     name = args.backend
     if name == "auto":
         name = "docker" if docker_stack_running() else "local"
-    backend = local_backend(pw, args.base_port or DEFAULT_LOCAL_BASE_PORT) if name == "local" else docker_backend()
+    backend = local_backend(pw, args.base_port or DEFAULT_LOCAL_BASE_PORT) if name == "local" else docker_backend(pw)
     topo = HATopology(backend, pw)
     try:
         topo.check_reachable()

@@ -34,7 +34,7 @@ class StockHAClient:
 
 def _plain_write(client):
     def write(key: str, value: str) -> None:  # no WAIT: nothing known about replication
-        client.call(lambda r: r.set(key, value))
+        client.call(lambda r: r.set(key, value), idempotent=True)
     return write
 
 

@@ -1,7 +1,8 @@
 """A Valkey Cluster client for code that must survive redirects, resharding and a failover.
 
     client = ClusterClient([("127.0.0.1", 7000), ...], password="...", remap=backend.address_map())
-    client.call(lambda rc: rc.set("k", "v"))     # retried with backoff while a primary is dead
+    client.set("k", "v")                          # retried with backoff while a primary is dead
+    client.call(lambda rc: rc.incr("n"))          # not idempotent: UnknownOutcome if the reply is lost
     client.redirects                              # Counter({'MOVED': 3, 'ASK': 12})
 
 What it adds to redis-py's ``RedisCluster``:
@@ -12,6 +13,11 @@ What it adds to redis-py's ``RedisCluster``:
 - one retry layer, ours: exponential backoff with jitter bounded by a total time. redis-py's
   cluster retries do not sleep (``retry`` only sets their count), so a dead primary would
   exhaust them in milliseconds; its own count is set to 0;
+- retries never apply a write twice: after an attempt that may have reached the server
+  (connection lost or timed out after sending) only calls declared idempotent are retried
+  (``call(fn, idempotent=True)``; ``get``/``get_many`` and the SET helpers declare it), the
+  rest raise UnknownOutcome. Refusals (MOVED, CLUSTERDOWN, TRYAGAIN, READONLY) and failed
+  connects are always retried;
 - a record of what happened. Redirects are counted where they arrive: every MOVED / ASK
   reply a connection of this client reads, including the ones redis-py then follows by
   itself (so a followed redirect is counted, not hidden). Retries, delays and errors by type
@@ -32,7 +38,7 @@ from redis.exceptions import (AskError, ClusterDownError, ClusterError, MasterDo
                               RedisClusterException, SlotNotCoveredError, TryAgainError)
 from redis.retry import Retry
 
-from .retry import BackoffPolicy, RetryingCaller
+from .retry import BackoffPolicy, RetryingCaller, UnknownOutcome  # noqa: F401 - part of the client's API
 from .util import acked_write, now
 
 T = TypeVar("T")
@@ -172,8 +178,9 @@ class ClusterClient:
     def stats(self):
         return self.caller.stats
 
-    def call(self, fn: Callable[[RedisCluster], T]) -> T:
-        """Run ``fn(redis_cluster)``, retrying through a dead primary / resharding."""
+    def call(self, fn: Callable[[RedisCluster], T], idempotent: bool = False) -> T:
+        """Run ``fn(redis_cluster)``, retrying through a dead primary / resharding (after a
+        possibly applied attempt only if ``idempotent``; see retry.UnknownOutcome)."""
         def attempt():
             try:
                 return fn(self.rc)
@@ -181,15 +188,16 @@ class ClusterClient:
                 if any(s in str(exc) for s in _UNAVAILABLE):
                     raise ClusterUnavailable(str(exc)) from exc
                 raise
-        return self.caller.call(attempt)
+        return self.caller.call(attempt, idempotent=idempotent)
 
-    def set(self, key: str, value: str) -> bool:
-        return self.call(lambda rc: rc.set(key, value))
+    def set(self, key: str, value: str, idempotent: bool = True) -> bool:
+        """SET of one value is idempotent; pass False when other clients write ``key``."""
+        return self.call(lambda rc: rc.set(key, value), idempotent=idempotent)
 
     def get(self, key: str) -> Optional[str]:
-        return self.call(lambda rc: rc.get(key))
+        return self.call(lambda rc: rc.get(key), idempotent=True)
 
-    def set_many(self, items: Mapping[str, str], chunk: int = 500) -> None:
+    def set_many(self, items: Mapping[str, str], chunk: int = 500, idempotent: bool = True) -> None:
         """Pipelined SETs (redis-py splits them per node)."""
         items = list(items.items())
         for i in range(0, len(items), chunk):
@@ -200,7 +208,7 @@ class ClusterClient:
                 for k, v in part:
                     pipe.set(k, v)
                 return pipe.execute()
-            self.call(write)
+            self.call(write, idempotent=idempotent)
 
     def get_many(self, keys: list[str], chunk: int = 500) -> dict[str, Optional[str]]:
         out: dict[str, Optional[str]] = {}
@@ -212,13 +220,14 @@ class ClusterClient:
                 for k in part:
                     pipe.get(k)
                 return pipe.execute()
-            out.update(zip(part, self.call(read)))
+            out.update(zip(part, self.call(read, idempotent=True)))
         return out
 
     def delete_many(self, keys: list[str]) -> int:
-        return sum(self.call(lambda rc, k=keys[i:i + 500]: rc.delete(*k)) for i in range(0, len(keys), 500)) if keys else 0
+        return sum(self.call(lambda rc, k=keys[i:i + 500]: rc.delete(*k), idempotent=True) for i in range(0, len(keys), 500)) if keys else 0
 
-    def set_acked(self, key: str, value: str, replicas: int = 1, timeout_ms: int = 2000) -> int:
+    def set_acked(self, key: str, value: str, replicas: int = 1, timeout_ms: int = 2000,
+                  idempotent: bool = True) -> int:
         """SET then WAIT on the same connection to the key's primary; returns how many
         replicas acknowledged. (Through RedisCluster the two commands could take different
         connections, and WAIT only waits for its own connection's writes.) Within
@@ -243,7 +252,7 @@ class ClusterClient:
                 except Exception:  # noqa: BLE001 - the retry will try again
                     pass
                 raise
-        return self.call(write)
+        return self.call(write, idempotent=idempotent)
 
     def node_of(self, key: str) -> Addr:
         """The (reachable) address of the primary this client would send ``key`` to."""

@@ -177,8 +177,8 @@ def slot_placement(lab: ClusterLab, r: ScenarioResult) -> None:
         r.check("hash-tagged keys share one slot (client and server agree)", len(slots) == 1,
                 f"{list(tagged)} -> slot {sorted(slots)}")
         flat = [x for kv in tagged.items() for x in kv]
-        client.call(lambda rc: rc.execute_command("MSET", *flat))
-        got = client.call(lambda rc: rc.execute_command("MGET", *tagged))
+        client.call(lambda rc: rc.execute_command("MSET", *flat), idempotent=True)
+        got = client.call(lambda rc: rc.execute_command("MGET", *tagged), idempotent=True)
         r.check("a multi-key command on them works (MSET then MGET)", got == list(tagged.values()), got)
 
         a = lab.key("cross", "a")
@@ -194,11 +194,11 @@ def slot_placement(lab: ClusterLab, r: ScenarioResult) -> None:
                 bool(server_error) and server_error.startswith("CROSSSLOT"),
                 f"slots {key_slot(a)} and {key_slot(b)}: {server_error or 'accepted!'}")
         try:
-            client.call(lambda rc: rc.execute_command("MSET", a, "1", b, "2"))
+            client.call(lambda rc: rc.execute_command("MSET", a, "1", b, "2"), idempotent=True)
             client_error = None
         except (RedisClusterException, redis.ResponseError) as exc:
             client_error = f"{type(exc).__name__}: {exc}"
-        written = client.call(lambda rc: rc.exists(a)) + client.call(lambda rc: rc.exists(b))
+        written = client.call(lambda rc: rc.exists(a), idempotent=True) + client.call(lambda rc: rc.exists(b), idempotent=True)
         r.check("the cluster client refuses it too, with a clear error, and nothing is written",
                 bool(client_error) and written == 0, f"{client_error or 'accepted!'}; keys written: {written}")
         r.metrics.update({"keys": len(keys), "distinct_slots": len(set(server.values())),
@@ -689,7 +689,7 @@ def open_lab(args):
         base = ct.DEFAULT_LOCAL_BASE_PORT if args.base_port is None else args.base_port
         backend = ct.local_backend(secret, base)
     else:
-        backend = ct.docker_backend()
+        backend = ct.docker_backend(secret)
     topo = ClusterTopology(backend, secret)
     lab = None
     try:
@@ -776,7 +776,8 @@ def watch(lab: ClusterLab, console) -> dict:
         with sampler:
             report = run_watch(ClusterWatchSource(sampler), load, f"Valkey Cluster on {lab.backend_name}", console,
                                master_changes=lambda: [{"at": e["t"], "from": ct.PAIR[e["node"]], "to": e["node"]}
-                                                       for e in sampler.events() if e["event"] == "promoted"])
+                                                       for e in sampler.events() if e["event"] == "promoted"],
+                               commands=lambda: [lab.backend.fault_commands(n) for n in NODES])
         t0 = now() - report["watched_s"]
         report["writes_by_shard"] = {p: {s: sum(op.status == s for op in load.ops(p)) for s in ("ok", "fail", "info")}
                                      for p in load.writers}

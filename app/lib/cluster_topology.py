@@ -213,7 +213,7 @@ def local_backend(password: str, base_port: int = DEFAULT_LOCAL_BASE_PORT) -> Lo
     if busy:
         raise LabError(f"cluster bus port(s) {', '.join(busy)} already in use: "
                        "stop what listens there or choose other ports (--base-port)")
-    backend = LocalBackend(local_nodes(password, base_port))
+    backend = LocalBackend(local_nodes(password, base_port), password=password)
     # Its own iptables chain name: a partition of this lab never looks like the HA lab's.
     backend.net = Partition(chain=f"VALKEY_CLUSTER_{os.getpid()}")
     try:
@@ -240,8 +240,8 @@ def run_init(addresses: list[tuple[str, int]], password: str, timeout: float = 9
     return {"seconds": round(now() - start, 3), "changed": "nothing changed" not in proc.stdout, "output": lines}
 
 
-def docker_backend() -> DockerBackend:
-    return DockerBackend(dict(INTERNAL_PORTS), COMPOSE_FILE)
+def docker_backend(password: str) -> DockerBackend:
+    return DockerBackend(dict(INTERNAL_PORTS), COMPOSE_FILE, password=password)
 
 
 def docker_stack_running() -> bool:

@@ -1,7 +1,13 @@
 """A Sentinel-aware Valkey client for code that must survive a failover.
 
     client = HAClient([("127.0.0.1", 26379), ...], "myvalkey", password="...")
-    client.call(lambda r: r.set("k", "v"))    # retried with backoff across a failover
+    client.call(lambda r: r.set("k", "v"), idempotent=True)   # retried with backoff across a failover
+    client.call(lambda r: r.incr("n"))        # not idempotent: UnknownOutcome if the reply is lost
+
+Retries never apply a write twice: an attempt that fails before the command is sent
+(connection refused) or with a refusal reply (READONLY, MASTERDOWN, LOADING) is retried; one
+that may have reached the server (connection lost or timed out after sending) is retried
+only when the caller declares the call idempotent, else it raises UnknownOutcome.
 
 What it adds to redis-py's ``Sentinel.master_for``:
 - every operation is retried on connection errors, timeouts, READONLY (a demoted master)
@@ -26,7 +32,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from redis.sentinel import MasterNotFoundError, Sentinel
 
-from .retry import BackoffPolicy, RetryingCaller
+from .retry import BackoffPolicy, RetryingCaller, UnknownOutcome
 from .sentinel_events import SentinelEvents
 from .util import acked_write, now
 
@@ -40,6 +46,9 @@ class MasterDownError(redis.ResponseError):
 
 
 # MasterNotFoundError is a ConnectionError: Sentinels with no master to give (mid-failover).
+READ_ONLY_COMMANDS = frozenset({"GET", "MGET", "EXISTS", "TTL", "PTTL", "TYPE", "STRLEN", "HGET", "HGETALL",
+                                "HMGET", "LRANGE", "LLEN", "SMEMBERS", "SCARD", "ZRANGE", "XRANGE", "PING",
+                                "ROLE", "INFO", "DBSIZE", "SCAN", "KEYS"})
 RETRYABLE = (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError, redis.BusyLoadingError,
              MasterDownError, redis.exceptions.TryAgainError)
 
@@ -116,8 +125,9 @@ class HAClient:
         """The master this client last talked to."""
         return self._master
 
-    def call(self, fn: Callable[[redis.Redis], T]) -> T:
-        """Run ``fn(redis_client)`` against the current master, retrying through a failover."""
+    def call(self, fn: Callable[[redis.Redis], T], idempotent: bool = False) -> T:
+        """Run ``fn(redis_client)`` against the current master, retrying through a failover
+        (after a possibly applied attempt only if ``idempotent``; see retry.UnknownOutcome)."""
         def attempt():
             if self._stale.is_set():  # a Sentinel announced a new master: forget the old one
                 self._forget_master()
@@ -127,16 +137,19 @@ class HAClient:
                 if str(exc).startswith("MASTERDOWN"):
                     raise MasterDownError(str(exc)) from exc
                 raise
-        result = self.caller.call(attempt)
+        result = self.caller.call(attempt, idempotent=idempotent)
         self._note_master()
         return result
 
     def execute(self, *args):
-        return self.call(lambda r: r.execute_command(*args))
+        """One command; read-only ones (READ_ONLY_COMMANDS) are retried as idempotent."""
+        return self.call(lambda r: r.execute_command(*args), idempotent=str(args[0]).upper() in READ_ONLY_COMMANDS)
 
-    def set_acked(self, key: str, value: str, replicas: int, timeout_ms: int = 1000) -> int:
+    def set_acked(self, key: str, value: str, replicas: int, timeout_ms: int = 1000, idempotent: bool = True) -> int:
         """SET then WAIT on the same connection (a pipeline); returns how many replicas
-        acknowledged within ``timeout_ms`` (see util.acked_write)."""
+        acknowledged within ``timeout_ms`` (see util.acked_write). SET of one value is
+        idempotent, so it is retried; pass ``idempotent=False`` when other clients write the
+        same key (a retry could overwrite their later write)."""
         def write(r: redis.Redis) -> int:
             def once(ms: int) -> int:
                 pipe = r.pipeline(transaction=False)
@@ -144,7 +157,7 @@ class HAClient:
                 pipe.execute_command("WAIT", replicas, ms)
                 return int(pipe.execute()[1])
             return acked_write(once, replicas, timeout_ms, self.socket_timeout)
-        return self.call(write)
+        return self.call(write, idempotent=idempotent)
 
     def _note_master(self) -> None:
         current = self.redis.connection_pool.master_address
@@ -165,7 +178,9 @@ class HAClient:
             self.switch_events.__exit__(None, None, None)
         self.redis.close()
         self.redis.connection_pool.disconnect()
-        self.sentinel.close()
+        for sentinel in self.sentinel.sentinels:  # Sentinel.close() exists only from redis-py 8.1
+            sentinel.close()
 
 
-__all__ = ["HAClient", "RemappingSentinel", "BackoffPolicy", "RETRYABLE", "MasterNotFoundError"]
+__all__ = ["HAClient", "RemappingSentinel", "BackoffPolicy", "RETRYABLE", "MasterNotFoundError", "UnknownOutcome",
+           "READ_ONLY_COMMANDS"]

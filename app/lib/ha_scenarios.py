@@ -95,19 +95,19 @@ def crud(ctx: HAContext, r: ScenarioResult) -> None:
     replicas = [n for n in SERVERS if n != master and topo.role(n) == "slave"]
     k = ctx.key
     with _client(ctx) as c:
-        r.check("SET then GET returns the value", c.call(lambda x: x.set(k("s"), "hello")) and
-                c.call(lambda x: x.get(k("s"))) == "hello", c.call(lambda x: x.get(k("s"))))
+        r.check("SET then GET returns the value", c.call(lambda x: x.set(k("s"), "hello"), idempotent=True) and
+                c.call(lambda x: x.get(k("s")), idempotent=True) == "hello", c.call(lambda x: x.get(k("s")), idempotent=True))
         incr = [c.call(lambda x: x.incr(k("n"))) for _ in range(3)]
         r.check("INCR three times counts 1, 2, 3", incr == [1, 2, 3], incr)
-        c.call(lambda x: x.hset(k("h"), mapping={"f1": "a", "f2": "b"}))
-        h = c.call(lambda x: x.hgetall(k("h")))
+        c.call(lambda x: x.hset(k("h"), mapping={"f1": "a", "f2": "b"}), idempotent=True)
+        h = c.call(lambda x: x.hgetall(k("h")), idempotent=True)
         r.check("HSET / HGETALL round-trips", h == {"f1": "a", "f2": "b"}, h)
-        c.call(lambda x: x.set(k("tmp"), "x"))
-        c.call(lambda x: x.expire(k("tmp"), 100))
-        ttl = c.call(lambda x: x.ttl(k("tmp")))
+        c.call(lambda x: x.set(k("tmp"), "x"), idempotent=True)
+        c.call(lambda x: x.expire(k("tmp"), 100), idempotent=True)
+        ttl = c.call(lambda x: x.ttl(k("tmp")), idempotent=True)
         r.check("EXPIRE sets a TTL in (0, 100]", 0 < ttl <= 100, ttl)
         deleted = c.call(lambda x: x.delete(k("tmp")))
-        r.check("DEL removes the key", deleted == 1 and c.call(lambda x: x.exists(k("tmp"))) == 0, deleted)
+        r.check("DEL removes the key", deleted == 1 and c.call(lambda x: x.exists(k("tmp")), idempotent=True) == 0, deleted)
         # WAIT covers its own connection's writes up to the replication offset of the last
         # one, so a marker write and WAIT share a pipeline (set_acked): once the replicas
         # acknowledge the marker, they have every write before it.
@@ -204,8 +204,8 @@ def discovery(ctx: HAContext, r: ScenarioResult) -> None:
     r.check("every Sentinel names the same new master", set(views.values()) == {new}, views)
     with _client(ctx) as c:
         discovered = c.discover_master()
-        pong = c.call(lambda x: x.ping())
-        role = c.call(lambda x: x.execute_command("ROLE"))[0]
+        pong = c.call(lambda x: x.ping(), idempotent=True)
+        role = c.call(lambda x: x.execute_command("ROLE"), idempotent=True)[0]
         r.check("the announced address is reachable from here and answers as master",
                 pong is True and role == "master", {"address": _addr(discovered), "role": role})
         r.check("the client is connected to the new master", c.master == backend.address(new),
@@ -403,6 +403,7 @@ def watch(ctx: HAContext, console) -> dict:
         with ctx.events() as events:
             return run_watch(HAWatchSource(ctx, events), writer, f"Valkey HA on {ctx.backend_name}", console,
                              master_changes=lambda: [{**c, "from": _node(ctx, c["from"]), "to": _node(ctx, c["to"])}
-                                                     for c in client.master_changes])
+                                                     for c in client.master_changes],
+                             commands=lambda: [ctx.backend.fault_commands(n) for n in SERVERS + SENTINELS])
     finally:
         client.close()

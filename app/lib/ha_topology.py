@@ -63,7 +63,7 @@ def local_backend(password: str, base_port: int = DEFAULT_LOCAL_BASE_PORT) -> Lo
     """Servers first; Sentinels once both replicas are linked, as in the compose file. A
     Sentinel learns the replicas from the master's INFO, which it re-reads only every 10 s,
     so Sentinels started before the replicas link would make readiness take 10 s longer."""
-    backend = LocalBackend(local_nodes(password, base_port))
+    backend = LocalBackend(local_nodes(password, base_port), password=password)
     try:
         backend.up(only=SERVERS)
         topo = HATopology(backend, password)
@@ -72,16 +72,16 @@ def local_backend(password: str, base_port: int = DEFAULT_LOCAL_BASE_PORT) -> Lo
                      "the replicas to link to the master", 30)
         finally:
             topo.close()
-        for sentinel in SENTINELS:
-            backend.start(sentinel)
+        backend.up(only=SENTINELS)
         return backend
     except BaseException:
         backend.close()
         raise
 
 
-def docker_backend() -> DockerBackend:
-    return DockerBackend({**{s: 6379 for s in SERVERS}, **{s: 26379 for s in SENTINELS}}, COMPOSE_FILE)
+def docker_backend(password: str) -> DockerBackend:
+    return DockerBackend({**{s: 6379 for s in SERVERS}, **{s: 26379 for s in SENTINELS}}, COMPOSE_FILE,
+                         password=password)
 
 
 def docker_stack_running() -> bool:

@@ -50,5 +50,4 @@ class NodeClients:
                 errors.append(f"{node}: {exc}")
             except (redis.ConnectionError, redis.TimeoutError):
                 errors.append(":".join(map(str, self.backend.address(node))))
-        raise LabError(f"no {what} answers ({', '.join(errors)}): is the stack up? "
-                       f"'docker-compose -f {compose_file} ps'")
+        raise LabError(f"no {what} answers ({', '.join(errors)}): {self.backend.advice(nodes[0])}")

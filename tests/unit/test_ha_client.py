@@ -15,7 +15,7 @@ class TwoNodes(Backend):
     def address(self, node):
         return "127.0.0.1", {"valkey-master": 6380, "valkey-replica1": 6381}[node]
 
-    kill = start = pause = resume = is_running = lambda self, node: None
+    kill = start = pause = resume = is_running = log = lambda self, node: None
 
 
 def test_remapping_sentinel_maps_announced_names_to_published_ports(monkeypatch):

@@ -6,13 +6,31 @@ SIGKILL of a local process or ``docker kill`` of a container.
 """
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
+from typing import Optional
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from ..util import LabError, now
 
 Addr = tuple[str, int]
+READY_TIMEOUT_S = 30.0
+
+
+class NodeNotReady(LabError):
+    """A node did not answer PING by its start's deadline."""
 
 
 class Backend(ABC):
+    """Readiness belongs to the start (testcontainers' wait strategy, mirakuru's
+    after_start_check): ``start`` and ``up`` return only once each node they started answers
+    PING with AUTH, or raise NodeNotReady at ``ready_timeout``."""
     name: str = "abstract"
+    password: Optional[str] = None
+    ready_timeout: float = READY_TIMEOUT_S
 
     @abstractmethod
     def nodes(self) -> list[str]:
@@ -45,6 +63,60 @@ class Backend(ABC):
     @abstractmethod
     def is_running(self, node: str) -> bool:
         ...
+
+    @abstractmethod
+    def log(self, node: str) -> str:
+        """What the node printed (its log file, or the container's log)."""
+
+    def process_state(self, node: str) -> str:
+        """'running', or how it ended ('exited with code 1'), for error messages."""
+        return "running" if self.is_running(node) else "not running"
+
+    def fault_commands(self, node: str) -> dict:
+        """Shell commands a user runs to break ``node`` by hand (the --watch table)."""
+        return {}
+
+    def advice(self, node: str) -> str:
+        """What a user of this backend does next when ``node`` misbehaves."""
+        return f"see the log of {node}"
+
+    # -- readiness ---------------------------------------------------------------------------
+    def _answers(self, node: str) -> bool:
+        host, port = self.address(node)
+        client = redis.Redis(host, port, password=self.password, socket_timeout=0.5, socket_connect_timeout=0.5,
+                             retry=Retry(NoBackoff(), 0))
+        try:
+            return client.ping() is True
+        except redis.AuthenticationError as exc:
+            raise LabError(f"authentication failed at {node} ({exc}): VALKEY_PASSWORD does not match the "
+                           "nodes' password (see .env)") from exc
+        except redis.ResponseError as exc:  # LOADING, or NOAUTH when no password was given
+            if "NOAUTH" in str(exc) or "WRONGPASS" in str(exc):
+                raise LabError(f"authentication failed at {node}: set VALKEY_PASSWORD to the nodes' password "
+                               "(see .env)") from exc
+            return False
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            return False
+        finally:
+            client.close()
+
+    def wait_answering(self, nodes: list[str], timeout: Optional[float] = None) -> None:
+        """Return when every node in ``nodes`` answers PING; else NodeNotReady naming the
+        first that did not, its address, its process state and the end of its log."""
+        deadline = now() + (self.ready_timeout if timeout is None else timeout)
+        for node in nodes:
+            while not self._answers(node):
+                if now() >= deadline or self.process_state(node).startswith("exited"):
+                    self._not_ready(node, timeout)
+                time.sleep(0.02)
+
+    def _not_ready(self, node: str, timeout: Optional[float]) -> None:
+        host, port = self.address(node)
+        tail = " | ".join(line.strip() for line in self.log(node).strip().splitlines()[-3:] if line.strip())
+        raise NodeNotReady(f"{node} at {host}:{port} did not answer PING within "
+                           f"{self.ready_timeout if timeout is None else timeout:.0f}s "
+                           f"(process {self.process_state(node)}; last log lines: {tail or 'none'}): "
+                           f"{self.advice(node)}")
 
     def partition(self, node: str, peers: list[str]) -> None:
         """Drop every packet between ``node`` and ``peers``; the app can still reach ``node``."""

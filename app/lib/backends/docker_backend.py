@@ -12,7 +12,7 @@ from typing import Optional
 
 from ..netfault import Partition
 from ..util import LabError
-from .base import Addr, Backend
+from .base import READY_TIMEOUT_S, Addr, Backend
 
 LOOPBACK = "127.0.0.1"
 
@@ -46,8 +46,10 @@ class DockerBackend(Backend):
     name = "docker"
 
     def __init__(self, containers: dict[str, int], compose_file: str, client=None,
-                 in_network: Optional[bool] = None):
+                 in_network: Optional[bool] = None, password: Optional[str] = None,
+                 ready_timeout: float = READY_TIMEOUT_S):
         """``containers``: container name -> the port the node listens on inside it."""
+        self.password, self.ready_timeout = password, ready_timeout
         self.client = client or docker_client()
         self.internal = dict(containers)
         self.compose_file = compose_file
@@ -112,11 +114,27 @@ class DockerBackend(Backend):
         self._reload(node)
 
     def start(self, node: str) -> None:
+        """Start (or unpause) the container and return once the node answers PING."""
         container = self._reload(node)
         if container.status == "paused":
             container.unpause()
         elif container.status != "running":
             container.start()
+        self.wait_answering([node])
+
+    def process_state(self, node: str) -> str:
+        container = self._reload(node)
+        if container.status == "exited":
+            return f"exited with code {container.attrs.get('State', {}).get('ExitCode')}"
+        return container.status
+
+    def fault_commands(self, node: str) -> dict:
+        return {"node": node, "kill": f"docker kill {node}", "pause": f"docker pause {node}",
+                "resume": f"docker unpause {node}", "start": f"docker start {node}"}
+
+    def advice(self, node: str) -> str:
+        return (f"see 'docker-compose -f {self.compose_file} ps' and "
+                f"'docker-compose -f {self.compose_file} logs {node}'")
 
     def pause(self, node: str) -> None:
         self._reload(node).pause()
@@ -148,7 +166,7 @@ class DockerBackend(Backend):
         return self._reload(node).status == "running"
 
     def log(self, node: str) -> str:
-        return self.containers[node].logs().decode(errors="replace")
+        return self.containers[node].logs(tail=20).decode(errors="replace")
 
     def close(self) -> None:
         # A lab run leaves the stack whole: no partition, nothing killed or paused.

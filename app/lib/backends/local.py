@@ -22,7 +22,7 @@ from typing import Optional
 
 from ..util import LabError
 from ..netfault import Partition
-from .base import Addr, Backend
+from .base import READY_TIMEOUT_S, Addr, Backend
 
 HOST = "127.0.0.1"
 
@@ -56,7 +56,9 @@ def port_is_free(port: int, host: str = HOST) -> bool:
 class LocalBackend(Backend):
     name = "local"
 
-    def __init__(self, specs: list[LocalNode], workdir: Optional[Path] = None):
+    def __init__(self, specs: list[LocalNode], workdir: Optional[Path] = None, password: Optional[str] = None,
+                 ready_timeout: float = READY_TIMEOUT_S):
+        self.password, self.ready_timeout = password, ready_timeout
         for exe in {"valkey-server", *(["valkey-sentinel"] if any(s.kind == "sentinel" for s in specs) else [])}:
             if shutil.which(exe) is None:
                 raise LabError(f"{exe} not found: run 'make deps' (installs Valkey from Debian) or use --backend docker")
@@ -69,26 +71,39 @@ class LocalBackend(Backend):
         self.dir = Path(tempfile.mkdtemp(prefix="valkey-lab-")) if workdir is None else workdir
         self.procs: dict[str, subprocess.Popen] = {}
         self.paused: set[str] = set()
+        self._configured = False
         self.net = Partition()  # nodes with their own 127.x address can be cut off
 
     # -- lifecycle -------------------------------------------------------------------
     def up(self, only: Optional[list[str]] = None) -> "LocalBackend":
         """Write every node's config; start ``only`` those nodes (default: all). The rest
         can be started later with start(), for a start order like compose's depends_on."""
+        if not self._configured:
+            self._configure()
+        names = list(only if only is not None else self.specs)
+        for name in names:
+            self._spawn(name)
+        self.wait_answering(names)
+        return self
+
+    def _configure(self) -> None:
+        self._configured = True
         for spec in self.specs.values():
             node_dir = self.dir / spec.name
             node_dir.mkdir(parents=True, exist_ok=True)
             conf = node_dir / ("sentinel.conf" if spec.kind == "sentinel" else "valkey.conf")
             conf.write_text(spec.config)  # relative paths (dir .) resolve in node_dir
-        for name in (only if only is not None else self.specs):
-            self.start(name)
-        return self
 
     def _conf(self, name: str) -> Path:
         spec = self.specs[name]
         return self.dir / name / ("sentinel.conf" if spec.kind == "sentinel" else "valkey.conf")
 
     def start(self, node: str) -> None:
+        """Start ``node`` (if it is not running) and return once it answers PING."""
+        self._spawn(node)
+        self.wait_answering([node])
+
+    def _spawn(self, node: str) -> None:
         if self.is_running(node):
             return
         spec = self.specs[node]
@@ -148,6 +163,23 @@ class LocalBackend(Backend):
     def is_running(self, node: str) -> bool:
         proc = self.procs.get(node)
         return proc is not None and proc.poll() is None
+
+    def process_state(self, node: str) -> str:
+        proc = self.procs.get(node)
+        if proc is None:
+            return "never started"
+        code = proc.poll()
+        return "running" if code is None else f"exited with code {code}"
+
+    def fault_commands(self, node: str) -> dict:
+        proc = self.procs.get(node)
+        if proc is None or proc.poll() is not None:
+            return {"node": node, "pid": "-", "kill": "(not running)", "pause": "", "resume": ""}
+        return {"node": node, "pid": proc.pid, "kill": f"kill -9 {proc.pid}", "pause": f"kill -STOP {proc.pid}",
+                "resume": f"kill -CONT {proc.pid}"}
+
+    def advice(self, node: str) -> str:
+        return f"its log is {self.dir / node / 'node.log'} (set VALKEY_LAB_KEEP_DIR=1 to keep it)"
 
     def log(self, node: str) -> str:
         path = self.dir / node / "node.log"
