@@ -11,21 +11,25 @@ import json
 import os
 import platform
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import redis  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+import redis
+from rich.console import Console
+from rich.table import Table
 
-from lib import bench_cluster, bench_ha, plot  # noqa: E402
-from lib.cli import OneLineParser, default_console  # noqa: E402
-from lib.ha_scenarios import HAContext  # noqa: E402
-from lib.ha_topology import HATopology, local_backend  # noqa: E402
-from lib.stats import summary  # noqa: E402
-from lib.util import LabError, WaitTimeout, now, password  # noqa: E402
+from valkey_lab.bench import cluster as bench_cluster
+from valkey_lab.bench import ha as bench_ha
+from valkey_lab.bench.stats import summary
+from valkey_lab.harness.cli import OneLineParser, default_console
+from valkey_lab.harness.ha_lab import HALab, server_version
+from valkey_lab.history.recorder import RunRecorder
+from valkey_lab.history.view import RunView
+from valkey_lab.report import plot
+from valkey_lab.topology.ha import HATopology, local_backend
+from valkey_lab.util import LabError, WaitTimeout, now, password
 
 HA_BASE = 6790
 
@@ -33,54 +37,64 @@ HA_BASE = 6790
 def machine() -> dict:
     valkey = os.popen("valkey-server --version").read().split()
     return {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
-            "redis_py": redis.__version__, "valkey": next((w[2:] for w in valkey if w.startswith("v=")), "?")}
+            "redis_py": redis.__version__, "valkey": next((w[2:] for w in valkey if w.startswith("v=")), "?"),
+            "date": time.strftime("%Y-%m-%d")}
 
 
 @contextmanager
-def ha_lab(base_port: int):
+def ha_lab(base_port: int, recorder):
     pw = password()
     backend = local_backend(pw, base_port)
     topo = HATopology(backend, pw)
+    lab = None
     try:
         ready_s = topo.wait_ready(timeout=60)
-        yield HAContext(backend, topo, pw, backend_name="local", ready_s=ready_s)
+        lab = HALab(backend, topo, pw, recorder, backend_name="local", valkey_version=server_version(topo),
+                    ready_s=ready_s)
+        yield lab
     finally:
+        if lab is not None:
+            lab.close()
         topo.close()
         backend.close()
 
 
-def ha_ready_times(base_port: int, times: int) -> list[float]:
+def ha_ready_times(base_port: int, times: int, recorder) -> list[float]:
+    """Seconds from nothing to a ready topology (processes started, replicas linked, Sentinels agreeing)."""
     out = []
     for _ in range(times):
         start = now()
-        with ha_lab(base_port) as ctx:
+        with ha_lab(base_port, recorder):
             out.append(round(now() - start, 3))
-            del ctx
     return out
 
 
-def run_ha_bench(args, console: Console) -> dict:
-    ready = ha_ready_times(args.base_port, 3)
+def run_ha_bench(args, console: Console, recorder) -> dict:
+    ready = ha_ready_times(args.base_port, 3, recorder)
     runs = []
-    with ha_lab(args.base_port) as ctx:
+    with ha_lab(args.base_port, recorder) as lab:
+        recorder.meta(ha_settings=lab.settings())
         for i in range(args.runs):
-            run = bench_ha.failover_run(ctx)
+            out = bench_ha.failover_run(lab, i)
+            view = RunView(out.records, out.name, lab.settings())
+            run = bench_ha.measure(view)
             runs.append(run)
-            lab = run["clients"]["lab client"]
+            if i == 0 and args.svg_dir:
+                Path(args.svg_dir).mkdir(parents=True, exist_ok=True)
+                svg = plot.failover_svg(f"Sentinel failover: SIGKILL of {run['old']} (local, Valkey "
+                                        f"{machine()['valkey']})", bench_ha.lanes_for_picture(view), run["timeline"],
+                                        t_min=-1.0)
+                (Path(args.svg_dir) / "failover-ha.svg").write_text(svg)
+            c = run["clients"]
             console.print(f"HA failover {i + 1}/{args.runs}: {run['old']} -> {run['new']}, switch {run['switch_s']}s, "
-                          f"lab client back after {lab['unavailable_s']}s, stock client after "
-                          f"{run['clients']['stock client']['unavailable_s']}s")
-    if args.svg_dir and runs:
-        first = runs[0]
-        lanes = {name: c["history"] for name, c in first["clients"].items()}
-        svg = plot.failover_svg(f"Sentinel failover: SIGKILL of {first['old']} (local, Valkey {machine()['valkey']})",
-                                lanes, first["timeline"], t_min=-1.0)
-        Path(args.svg_dir).mkdir(parents=True, exist_ok=True)
-        (Path(args.svg_dir) / "failover-ha.svg").write_text(svg)
-    for run in runs:  # keep the JSON readable: histories only for the pictured run
-        for c in run["clients"].values():
-            c.pop("history", None)
-    return {"ready_s": summary(ready), "ready_samples_s": ready, "summary": bench_ha.summarize(runs), "runs": runs}
+                          f"lab client back after {c[bench_ha.LAB]['unavailable_s']}s, stock client after "
+                          f"{c[bench_ha.STOCK]['unavailable_s']}s")
+            if out.error:
+                console.print(f"[red]run {i + 1} did not finish: {out.error}[/]")
+        down_after, client_settings = lab.settings()["down_after_s"], bench_ha.clients(lab)
+    return {"ready_s": summary(ready), "ready_samples_s": ready, "clients": client_settings,
+            "summary": bench_ha.summarize(runs, down_after),
+            "runs": [{k: v for k, v in r.items() if k != "timeline"} for r in runs]}
 
 
 def goals(report: dict) -> list[dict]:
@@ -88,14 +102,14 @@ def goals(report: dict) -> list[dict]:
     ha = report.get("ha")
     if ha:
         s = ha["summary"]
-        lab = s["clients"]["lab client"]
+        lab = s["clients"][bench_ha.LAB]
         out += [
             {"goal": "HA p50 unavailable_s <= down-after + 1.0 s", "target": s["down_after_s"] + 1.0,
              "measured": lab["unavailable_s"]["p50"]},
             {"goal": "HA client lag after +switch-master p95 <= 0.1 s", "target": 0.1,
              "measured": lab["lag_after_switch_s"]["p95"]},
             {"goal": "0 WAIT-acknowledged writes lost (HA crash failovers)", "target": 0,
-             "measured": s["clients"]["lab client + WAIT 1"]["lost"]},
+             "measured": s["clients"][bench_ha.LAB_WAIT]["lost"]},
             {"goal": "HA ready <= 2 s (local)", "target": 2.0, "measured": ha["ready_s"]["p50"]},
         ]
     for g in out:
@@ -134,6 +148,7 @@ def main(argv=None) -> int:
     p.add_argument("--json", metavar="FILE", default="reports/bench.json")
     p.add_argument("--svg-dir", metavar="DIR", default="reports", help="where the failover pictures go")
     p.add_argument("--base-port", type=int, default=HA_BASE)
+    p.add_argument("--history", metavar="DIR", help="save every run's history (DIR/history.jsonl)")
     p.add_argument("--cluster-base-port", type=int, default=bench_cluster.DEFAULT_BASE_PORT,
                    help=f"first port of the local cluster (default {bench_cluster.DEFAULT_BASE_PORT}..+5)")
     args = p.parse_args(argv)
@@ -142,17 +157,23 @@ def main(argv=None) -> int:
     console = default_console()
     report = {"suite": "bench", "backend": "local", "machine": machine(), "runs_per_topology": args.runs}
     started = now()
+    recorder = RunRecorder()
+    recorder.meta(suite="bench", backend="local", machine=report["machine"])
     try:
         if args.topology in ("ha", "both"):
-            report["ha"] = run_ha_bench(args, console)
+            report["ha"] = run_ha_bench(args, console, recorder)
         if args.topology in ("cluster", "both"):
-            report["cluster"] = bench_cluster.run_bench(args, console, machine()["valkey"])
+            report["cluster"] = bench_cluster.run_bench(args, console, recorder, machine()["valkey"])
     except (LabError, WaitTimeout) as exc:
         sys.stderr.write(f"bench: {exc}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("bench: interrupted; everything the run started has been stopped\n")
         return 130
+    finally:
+        if args.history:
+            Path(args.history).mkdir(parents=True, exist_ok=True)
+            recorder.save(Path(args.history) / "history.jsonl")
     report["duration_s"] = round(now() - started, 1)
     report["goals"] = goals(report)
     render(console, report)

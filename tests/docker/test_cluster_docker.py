@@ -5,7 +5,7 @@ import subprocess
 import pytest
 import redis
 
-from lib.util import password, wait_for
+from valkey_lab.util import password, wait_for
 from tests.docker.conftest import stack
 from tests.helpers import assert_one_line_error, load, run_app
 

@@ -87,7 +87,7 @@ def test_nothing_left_behind(report):
 
 def test_watch_reports_a_failover_injected_by_hand_and_stops_cleanly(tmp_path):
     """--watch: the user SIGKILLs node-7000 from outside; Ctrl-C prints what was seen."""
-    from lib.util import password, wait_for
+    from valkey_lab.util import password, wait_for
     out_json = tmp_path / "watch.json"
     proc = subprocess.Popen([sys.executable, str(ROOT / "app/cluster_test.py"), "--backend", "local", "--base-port",
                              str(BASE), "--watch", "--json", str(out_json)], cwd=ROOT, text=True,

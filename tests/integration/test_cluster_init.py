@@ -5,8 +5,8 @@ import subprocess
 
 import pytest
 
-from lib import cluster_topology as ct
-from lib.util import wait_for
+from valkey_lab.topology import cluster as ct
+from valkey_lab.util import wait_for
 from tests.helpers import valkey_processes
 
 BASE = 7250

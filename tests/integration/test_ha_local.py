@@ -141,7 +141,7 @@ def test_watch_reports_a_failover_injected_by_hand_and_stops_cleanly(tmp_path):
 
     import redis
 
-    from lib.util import password, wait_for
+    from valkey_lab.util import password, wait_for
     report = tmp_path / "watch.json"
     proc = subprocess.Popen([sys.executable, str(ROOT / "app/ha_test.py"), "--backend", "local", "--base-port",
                              str(BASE), "--watch", "--json", str(report)], cwd=ROOT, text=True,

@@ -4,8 +4,8 @@ process lives and the end of its log."""
 import redis
 import pytest
 
-from lib.backends import LocalBackend, LocalNode
-from lib.backends.base import NodeNotReady
+from valkey_lab.backends import LocalBackend, LocalNode
+from valkey_lab.backends.base import NodeNotReady
 
 PW = "readiness-pw"
 PORT = 6970

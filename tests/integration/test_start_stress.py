@@ -41,7 +41,7 @@ def test_the_ha_lab_starts_20_times_under_cpu_load(two_cpu_hogs):
 
 
 def test_the_cluster_lab_starts_10_times_under_cpu_load(two_cpu_hogs):
-    from lib.cluster_scenarios import open_lab
+    from valkey_lab.suites.cluster import open_lab
     failures = []
     for i in range(10):
         try:

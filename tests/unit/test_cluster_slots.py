@@ -1,7 +1,7 @@
 """Key -> slot: CRC16 (XMODEM) and hash tags as the cluster spec defines them, against known values."""
 import pytest
 
-from lib.cluster_client import key_slot, keys_in_ranges
+from valkey_lab.clients.cluster import key_slot, keys_in_ranges
 
 
 @pytest.mark.parametrize("key, slot", [("foo", 12182), ("bar", 5061), ("hello", 866), ("", 0)])

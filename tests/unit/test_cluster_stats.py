@@ -5,7 +5,7 @@ import pytest
 from redis.connection import Connection
 from redis.exceptions import AskError, MovedError
 
-from lib.cluster_client import (_remapper, distribution_rows, expected_counts, key_slot, redirect_counting_connection,
+from valkey_lab.clients.cluster import (_remapper, distribution_rows, expected_counts, key_slot, redirect_counting_connection,
                                 shard_of, spread_problems)
 
 SHARDS = [{"primary": "node-7000", "replicas": ["node-7003"], "ranges": [(0, 5460)]},

@@ -3,7 +3,7 @@ import subprocess
 
 import pytest
 
-from lib import config
+from valkey_lab.topology import config
 
 VALUES = {"PORT": 6390, "BIND": "127.0.0.1", "DATA_DIR": "/tmp/x", "ANNOUNCE_HOST": "127.0.0.1",
           "VALKEY_PASSWORD": "p|a&s\\s", "CLUSTER_NODE_TIMEOUT": 4500}

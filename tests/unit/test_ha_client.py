@@ -1,7 +1,7 @@
 from redis.sentinel import Sentinel
 
-from lib.backends.base import Backend
-from lib.ha_client import HAClient, RemappingSentinel
+from valkey_lab.backends.base import Backend
+from valkey_lab.clients.ha import HAClient, RemappingSentinel
 
 
 class TwoNodes(Backend):

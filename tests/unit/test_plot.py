@@ -1,6 +1,6 @@
 import xml.dom.minidom
 
-from lib.plot import failover_svg
+from valkey_lab.report.plot import failover_svg
 
 
 def test_svg_is_well_formed_and_marks_ops_and_events():

@@ -1,7 +1,7 @@
 import pytest
 import redis
 
-from lib.retry import BackoffPolicy, RetryingCaller
+from valkey_lab.clients.retry import BackoffPolicy, RetryingCaller
 
 
 class Flaky:
@@ -47,7 +47,7 @@ def test_gives_up_within_the_budget():
 
 
 # -- retries never apply a write twice ----------------------------------------------------------
-from lib.retry import UnknownOutcome, may_have_applied  # noqa: E402
+from valkey_lab.clients.retry import UnknownOutcome, may_have_applied
 
 
 class AppliesThenDrops:

@@ -1,4 +1,4 @@
-from lib.stats import percentile, summary
+from valkey_lab.bench.stats import percentile, summary
 
 
 def test_nearest_rank_percentiles():

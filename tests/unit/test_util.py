@@ -1,4 +1,5 @@
-from lib.util import acked_write, hold_for, wait_for, WaitTimeout
+from valkey_lab.clients.retry import acked_write
+from valkey_lab.util import hold_for, wait_for, WaitTimeout
 
 import pytest
 

@@ -1,21 +1,8 @@
 """--watch uses the terminal's width and tells a local user the exact commands to break a node."""
 from rich.console import Console
 
-from lib.backends import LocalBackend, LocalNode
-from lib.history import History
-from lib.watch import _status_table
-
-
-class Source:
-    def roles(self):
-        return [{"node": "valkey-master", "role": "master"}]
-
-    def events(self):
-        return []
-
-
-class Writer:
-    history = History()
+from valkey_lab.backends import LocalBackend, LocalNode
+from valkey_lab.report.watch import report, status
 
 
 def test_the_heading_uses_the_terminal_width_and_the_commands_are_copyable():
@@ -23,7 +10,7 @@ def test_the_heading_uses_the_terminal_width_and_the_commands_are_copyable():
     rows = [{"node": "valkey-master", "pid": 4242, "kill": "kill -9 4242", "pause": "kill -STOP 4242",
              "resume": "kill -CONT 4242"}]
     title = "Valkey HA on local with a long title that used to wrap at about fifty-five columns"
-    console.print(_status_table(Source(), Writer(), 0.0, title, lambda: rows))
+    console.print(status([], title, [{"node": "valkey-master", "role": "master"}], rows))
     text = console.export_text()
     assert any(title in line for line in text.splitlines())
     assert "kill -9 4242" in text and "kill -STOP 4242" in text and "kill -CONT 4242" in text
@@ -39,3 +26,16 @@ def test_the_local_backend_names_each_node_with_its_pid():
     finally:
         backend.close()
     assert backend.fault_commands("n1")["kill"] == "(not running)"
+
+
+def test_the_watch_report_is_computed_from_the_records():
+    recs = [{"kind": "client", "process": 0, "type": "invoke", "f": "write", "key": "k0", "value": "v", "time": 0.0},
+            {"kind": "client", "process": 0, "type": "ok", "f": "write", "key": "k0", "value": "v", "time": 0.1},
+            {"kind": "client", "process": 0, "type": "invoke", "f": "write", "key": "k1", "value": "v", "time": 0.2},
+            {"kind": "client", "process": 0, "type": "ok", "f": "write", "key": "k1", "value": "v", "time": 2.0},
+            {"kind": "server", "f": "sentinel-event", "node": "s1", "value": {"event": "+sdown", "data": "x"},
+             "time": 1.0}]
+    rep = report(recs, [])
+    assert rep["writes"] == {"ok": 2, "fail": 0, "info": 0}
+    assert rep["outages"] == [{"from_s": 0.1, "to_s": 2.0, "seconds": 1.9}]
+    assert rep["events"] == [{"t_s": 1.0, "event": "+sdown", "data": "x"}]

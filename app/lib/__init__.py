@@ -1,1 +1,0 @@
-"""Reusable pieces of the Valkey failure lab: clients, backends, checks and reporting."""

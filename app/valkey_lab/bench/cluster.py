@@ -1,0 +1,209 @@
+"""Benchmark of repeated cluster primary kills (the cluster half of ``make bench``): the lab's
+ClusterClient and a stock ``RedisCluster`` with the same retry settings write side by side,
+one writer per shard each, through the same SIGKILLs of node-7000; node-7003 takes over,
+node-7000 rejoins and gets its shard back (CLUSTER FAILOVER, the harness's restore) before
+the next run. Every run goes through the one harness; every figure comes from its history."""
+from __future__ import annotations
+
+import argparse
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Optional
+
+from rich.console import Console
+from rich.table import Table
+
+from valkey_lab.bench.stats import summary
+from valkey_lab.bench.stock import StockClusterClient, settings
+from valkey_lab.checkers import availability, loss
+from valkey_lab.harness.cluster_lab import ClusterLab, open_lab
+from valkey_lab.harness.run import Await, Heal, Start, StopWorkload, run
+from valkey_lab.history.view import RunView
+from valkey_lab.nemesis.fault import Fault
+from valkey_lab.observe import cluster as cluster_events
+from valkey_lab.report import plot
+from valkey_lab.suites.common import unavailable_s
+from valkey_lab.topology.cluster import LAYOUT, NODES
+from valkey_lab.util import now
+from valkey_lab.workload.keys import ShardKeys
+from valkey_lab.workload.writer import Workload, Writer
+
+DEFAULT_BASE_PORT = 7600  # clear of the suite's 7100 and the Docker stack's 7000-7005
+VICTIM, HEIR = "node-7000", "node-7003"
+LAB, LAB_WAIT, STOCK = "lab ClusterClient", "lab ClusterClient + WAIT 1", "stock RedisCluster"
+SOCKET_TIMEOUT_S = 0.5
+
+
+@contextmanager
+def cluster_lab(base_port: int, recorder):
+    """A fresh local cluster, formed by init.sh; yields (lab, seconds from start to ready)."""
+    start = now()
+    with open_lab(argparse.Namespace(backend="local", base_port=base_port), recorder) as lab:
+        yield lab, round(now() - start, 3)
+
+
+def clients(lab: ClusterLab) -> dict:
+    shared = settings(lab.policy(), SOCKET_TIMEOUT_S)
+    return {LAB: {"settings": shared, "adds": "remapped redirects, one retry layer, unknown-outcome rule"},
+            LAB_WAIT: {"settings": shared, "adds": "as the lab client, then WAIT 1 (300 ms)"},
+            STOCK: {"settings": shared, "adds": "redis-py RedisCluster (its own sleepless retries) + tenacity"}}
+
+
+def _lane_name(client: str, primary: str) -> str:
+    return f"{client}|{primary}"
+
+
+def failover_run(lab: ClusterLab, index: int):
+    """One SIGKILL of node-7000 under every writer; the layout is restored afterwards."""
+    name = f"bench-{index + 1}"
+    shards = lab.topology.shards()
+    host, port = lab.backend.address(NODES[1])
+    stocks = []
+    lanes = []
+    for s in shards:
+        p = s["primary"]
+        lanes.append(lab.shard_writer(p, s["ranges"], lane=_lane_name(LAB, p)))
+        stock = StockClusterClient(host, port, lab.password, lab.policy(), SOCKET_TIMEOUT_S)
+        stocks.append(stock)
+        prefix = lab.key(name, "stock", p)
+        lanes.append(Writer(lab.recorder, _lane_name(STOCK, p), lambda k, v, c=stock: c.set(k, v), prefix,
+                            pace=0.01, keys=ShardKeys(prefix, s["ranges"]), shard=p))
+    lanes.append(lab.shard_writer(VICTIM, [LAYOUT[VICTIM]], lane=_lane_name(LAB_WAIT, VICTIM), wait_replicas=1))
+    victim_lanes = [_lane_name(c, VICTIM) for c in (LAB, LAB_WAIT, STOCK)]
+    try:
+        return run(lab, name, workload=Workload(lanes), observers=lab.observers(), schedule=[
+            Start(Fault("kill", VICTIM)), Await("promoted"),
+            *[Await("shard-resumed", params={"lane": lane, "count": 5}) for lane in victim_lanes],
+            StopWorkload(), Heal(), Await("rejoined")])
+    finally:
+        for stock in stocks:
+            stock.close()
+
+
+def measure(h: RunView) -> dict:
+    t = h.t_fault()
+    samples = cluster_events.samples_of(h.records)
+    timeline = cluster_events.relative(cluster_events.events(samples), t)
+    first = lambda ev, node: next((e["t_s"] for e in timeline if e["event"] == ev and e["node"] == node), None)  # noqa
+    promoted = first("promoted", HEIR)
+    out = {"run": h.name, "killed": VICTIM, "promoted": HEIR, "pfail_s": first("fail?", VICTIM),
+           "fail_s": first("fail", VICTIM), "promotion_s": promoted, "clients": {}, "timeline": timeline,
+           "epoch_regressions": cluster_events.epoch_regressions(samples)}
+    for client in (LAB, LAB_WAIT, STOCK):
+        dead = _lane_name(client, VICTIM)
+        others = [op for lane in {op.lane for op in h.ops} if lane and lane.startswith(client + "|")
+                  and lane != dead for op in h.lane(lane)]
+        gap = unavailable_s(h, t, dead)
+        out["clients"][client] = {
+            "unavailable_s": gap, "lag_after_promotion_s": availability.client_lag(promoted, gap),
+            "dead_shard_not_ok": sum(not op.ok for op in h.lane(dead)), "other_shards_ops": len(others),
+            "other_shards_failed": sum(not op.ok for op in others),
+            "loss": loss.write_loss(h.client_records((dead,)), lane=dead, min_replicated=1 if client == LAB_WAIT else 0)}
+    return out
+
+
+def lanes_for_picture(h: RunView) -> dict:
+    t = h.t_fault()
+    return {client: [{"t_invoke": op.t_invoke - t, "t_complete": None if op.t_complete is None else op.t_complete - t,
+                      "status": op.type} for op in h.lane(_lane_name(client, VICTIM))] for client in (LAB, LAB_WAIT, STOCK)}
+
+
+def summarize(runs: list[dict], node_timeout_s: float) -> dict:
+    per_client = {}
+    for name in (LAB, LAB_WAIT, STOCK):
+        unavailable = [r["clients"][name]["unavailable_s"] for r in runs]
+        s = summary(unavailable)
+        per_client[name] = {
+            "unavailable_s": s, "unavailable_s_runs": unavailable,
+            "unavailable_over_node_timeout_p50": None if s["p50"] is None else round(s["p50"] / node_timeout_s, 3),
+            "lag_after_promotion_s": summary(r["clients"][name]["lag_after_promotion_s"] for r in runs),
+            "lag_after_promotion_s_runs": [r["clients"][name]["lag_after_promotion_s"] for r in runs],
+            "other_shards_ops": sum(r["clients"][name]["other_shards_ops"] for r in runs),
+            "other_shards_failed": sum(r["clients"][name]["other_shards_failed"] for r in runs),
+            "dead_shard_not_ok": sum(r["clients"][name]["dead_shard_not_ok"] for r in runs),
+            "acknowledged": sum(r["clients"][name]["loss"]["acknowledged"] for r in runs),
+            "lost": sum(r["clients"][name]["loss"]["lost"] for r in runs),
+            "lost_runs": [r["clients"][name]["loss"]["lost"] for r in runs]}
+    return {"runs": len(runs), "node_timeout_s": node_timeout_s,
+            "promotion_s": summary(r["promotion_s"] for r in runs), "promotion_s_runs": [r["promotion_s"] for r in runs],
+            "fail_s": summary(r["fail_s"] for r in runs),
+            "epoch_regressions": sum(len(r["epoch_regressions"]) for r in runs), "clients": per_client}
+
+
+def svg(lanes: dict, timeline: list, valkey: str) -> str:
+    events = [e for e in timeline if e["event"] in ("fail?", "fail", "promoted")]
+    return plot.failover_svg(f"Cluster failover: SIGKILL of {VICTIM}, writes to its slots (local, Valkey {valkey})",
+                             lanes, events, t_min=-1.0)
+
+
+def run_bench(args, console: Console, recorder, valkey: str = "?") -> dict:
+    base = getattr(args, "cluster_base_port", None) or DEFAULT_BASE_PORT
+    ready = []
+    for _ in range(3):
+        with cluster_lab(base, recorder) as (_lab, ready_s):
+            ready.append(ready_s)
+    runs = []
+    with cluster_lab(base, recorder) as (lab, _):
+        recorder.meta(cluster_settings=lab.settings())
+        for i in range(args.runs):
+            out = failover_run(lab, i)
+            view = RunView(out.records, out.name, lab.settings())
+            got = measure(view)
+            runs.append(got)
+            if i == 0 and getattr(args, "svg_dir", None):
+                Path(args.svg_dir).mkdir(parents=True, exist_ok=True)
+                (Path(args.svg_dir) / "failover-cluster.svg").write_text(svg(lanes_for_picture(view), got["timeline"],
+                                                                             valkey))
+            c = got["clients"]
+            console.print(f"cluster failover {i + 1}/{args.runs}: {VICTIM} killed, {HEIR} promoted after "
+                          f"{got['promotion_s']}s; writes back after {c[LAB]['unavailable_s']}s (lab), "
+                          f"{c[STOCK]['unavailable_s']}s (stock); failed on other shards: "
+                          f"{c[LAB]['other_shards_failed']} (lab), {c[STOCK]['other_shards_failed']} (stock)")
+            if out.error:
+                console.print(f"[red]run {i + 1} did not finish: {out.error}[/]")
+        node_timeout_s, client_settings = lab.node_timeout_s, clients(lab)
+    return {"ready_s": summary(ready), "ready_samples_s": ready, "node_timeout_ms": int(node_timeout_s * 1000),
+            "clients": client_settings, "summary": summarize(runs, node_timeout_s),
+            "runs": [{k: v for k, v in r.items() if k != "timeline"} for r in runs]}
+
+
+def goals(report: dict) -> list[dict]:
+    cluster = report.get("cluster")
+    if not cluster:
+        return []
+    s = cluster["summary"]
+    lab = s["clients"][LAB]
+    p50: Optional[float] = lab["unavailable_s"]["p50"]
+    failed = lab["other_shards_failed"]
+    out = [
+        {"goal": "cluster p50 unavailable_s <= node-timeout + 1.0 s, 0 failed ops on other shards",
+         "target": s["node_timeout_s"] + 1.0, "measured": p50, "other_shards_failed": failed},
+        {"goal": "0 WAIT-acknowledged writes lost (cluster crash failovers)", "target": 0,
+         "measured": s["clients"][LAB_WAIT]["lost"]},
+        {"goal": "cluster ready <= 4 s (local)", "target": 4.0, "measured": cluster["ready_s"]["p50"]},
+    ]
+    for g in out:
+        g["met"] = g["measured"] is not None and g["measured"] <= g["target"] and not g.get("other_shards_failed")
+    return out
+
+
+def render(console: Console, report: dict) -> None:
+    cluster = report.get("cluster")
+    if not cluster:
+        return
+    s = cluster["summary"]
+    t = Table(title=f"Cluster: {s['runs']} SIGKILLs of {VICTIM}, node-timeout {s['node_timeout_s']}s, "
+                    f"fail seen p50 {s['fail_s']['p50']}s, promotion p50 {s['promotion_s']['p50']} "
+                    f"p95 {s['promotion_s']['p95']}s; ready p50 {cluster['ready_s']['p50']}s", title_justify="left")
+    for col in ("client", "dead shard unavailable p50", "p95", "÷ node-timeout", "lag after promotion p50",
+                "failed ops other shards", "acknowledged", "lost"):
+        t.add_column(col)
+    for name, c in s["clients"].items():
+        t.add_row(name, str(c["unavailable_s"]["p50"]), str(c["unavailable_s"]["p95"]),
+                  str(c["unavailable_over_node_timeout_p50"]), str(c["lag_after_promotion_s"]["p50"]),
+                  f"{c['other_shards_failed']} of {c['other_shards_ops']}" if c["other_shards_ops"] else "-",
+                  str(c["acknowledged"]), str(c["lost"]))
+    console.print(t)
+
+
+__all__ = ["run_bench", "goals", "render", "summarize", "failover_run", "measure", "DEFAULT_BASE_PORT"]

@@ -1,0 +1,91 @@
+"""Benchmark of repeated Sentinel failovers: the lab's client and a stock redis-py client
+with the same retry settings write side by side through the same SIGKILLs. Every run goes
+through the one harness; every figure is computed from the run's history."""
+from __future__ import annotations
+
+from valkey_lab.bench.stats import summary
+from valkey_lab.bench.stock import StockHAClient, settings
+from valkey_lab.checkers import availability, loss
+from valkey_lab.checkers.topology import sentinel_timeline
+from valkey_lab.harness.ha_lab import HALab
+from valkey_lab.harness.run import Await, Heal, Start, StopWorkload, run
+from valkey_lab.history.view import RunView
+from valkey_lab.nemesis.fault import Fault
+from valkey_lab.suites.common import unavailable_s
+from valkey_lab.suites.ha import switch_of
+from valkey_lab.topology.ha import SENTINELS, SERVICE
+from valkey_lab.workload.writer import Workload, Writer
+
+LAB, LAB_WAIT, STOCK = "lab client", "lab client + WAIT 1", "stock client"
+SOCKET_TIMEOUT_S = 0.5
+
+
+def clients(lab: HALab) -> dict:
+    """Each client's settings: equal where both sides have the knob."""
+    shared = settings(lab.policy, SOCKET_TIMEOUT_S)
+    return {LAB: {"settings": shared, "adds": "follows +switch-master at once; unknown-outcome rule"},
+            LAB_WAIT: {"settings": shared, "adds": "as the lab client, then WAIT 1 (300 ms)"},
+            STOCK: {"settings": shared, "adds": "redis-py Sentinel.master_for + tenacity, nothing else"}}
+
+
+def failover_run(lab: HALab, index: int):
+    """One SIGKILL of the master under the three clients; the old master rejoins after."""
+    stock = StockHAClient([lab.backend.address(s) for s in SENTINELS], SERVICE, lab.password, lab.policy,
+                          SOCKET_TIMEOUT_S)
+    name = f"bench-{index + 1}"
+    with lab.recorder.running(name):
+        lanes = [lab.writer(LAB, replicas=0), lab.writer(LAB_WAIT, replicas=1),
+                 Writer(lab.recorder, STOCK, lambda k, v: stock.set(k, v), lab.key(name, "stock"), pace=0.005)]
+    try:
+        return run(lab, name, workload=Workload(lanes), observers=lab.observers(), schedule=[
+            Start(Fault("kill", "master")), Await("new-master"),
+            Await("client-resumed", params={"lanes": [LAB, LAB_WAIT, STOCK], "count": 5}), StopWorkload(),
+            Heal(), Await("rejoined")])
+    finally:
+        stock.close()
+
+
+def measure(h: RunView) -> dict:
+    """One run's figures, from its history alone."""
+    t = h.t_fault()
+    switch = switch_of(h, t)
+    switch_t = switch["time"] if switch else None
+    out = {"old": (h.victims() or [None])[0], "new": switch and switch["new"],
+           "switch_s": None if switch_t is None else round(switch_t - t, 4), "clients": {}}
+    for lane in (LAB, LAB_WAIT, STOCK):
+        ops = h.lane(lane)
+        after = [op for op in ops if switch_t is not None and op.t_invoke >= switch_t]
+        first = availability.first_ok_after(after, switch_t) if switch_t is not None else None
+        out["clients"][lane] = {
+            "unavailable_s": unavailable_s(h, t, lane),
+            "lag_after_switch_s": availability.client_lag(switch_t, first.t_complete if first else None),
+            "ops": len(ops), "not_ok": sum(not op.ok for op in ops),
+            "loss": loss.write_loss(h.client_records((lane,)), lane=lane, min_replicated=1 if lane == LAB_WAIT else 0)}
+    out["timeline"] = sentinel_timeline(h.records, t, since=t - 1)
+    return out
+
+
+def lanes_for_picture(h: RunView) -> dict:
+    t = h.t_fault()
+    return {lane: [{"t_invoke": op.t_invoke - t, "t_complete": None if op.t_complete is None else op.t_complete - t,
+                    "status": op.type} for op in h.lane(lane)] for lane in (LAB, LAB_WAIT, STOCK)}
+
+
+def summarize(runs: list[dict], down_after_s: float) -> dict:
+    per_client = {}
+    for name in (LAB, LAB_WAIT, STOCK):
+        unavailable = [r["clients"][name]["unavailable_s"] for r in runs]
+        s = summary(unavailable)
+        per_client[name] = {
+            "unavailable_s": s, "unavailable_s_runs": unavailable,
+            "lag_after_switch_s": summary(r["clients"][name]["lag_after_switch_s"] for r in runs),
+            "lag_after_switch_s_runs": [r["clients"][name]["lag_after_switch_s"] for r in runs],
+            "unavailable_over_down_after_p50": None if s["p50"] is None else round(s["p50"] / down_after_s, 3),
+            "acknowledged": sum(r["clients"][name]["loss"]["acknowledged"] for r in runs),
+            "lost": sum(r["clients"][name]["loss"]["lost"] for r in runs),
+            "lost_runs": [r["clients"][name]["loss"]["lost"] for r in runs]}
+    return {"runs": len(runs), "down_after_s": down_after_s, "switch_s": summary(r["switch_s"] for r in runs),
+            "switch_s_runs": [r["switch_s"] for r in runs], "clients": per_client}
+
+
+__all__ = ["failover_run", "measure", "summarize", "clients", "lanes_for_picture", "LAB", "LAB_WAIT", "STOCK"]

@@ -1,0 +1,213 @@
+"""The command line shared by ha_test.py and cluster_test.py.
+
+    --history DIR    save the run's history (DIR/history.jsonl) and report (DIR/report.json)
+    --analyze DIR    judge a saved history again, with no server at all
+
+Exit codes: 0 every scenario passed, 1 a scenario failed, 2 bad input or environment
+(one line on stderr, no traceback), 130 interrupted. Whatever was started is stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Callable, ContextManager, Optional
+
+from rich.console import Console
+
+from valkey_lab.harness.results import Scenario, judge, resolve, suite_report
+from valkey_lab.history.model import HistoryError, load_jsonl, meta_of
+from valkey_lab.history.recorder import RunRecorder
+from valkey_lab.report import render
+from valkey_lab.util import LabError, WaitTimeout, now
+
+
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse prints usage + error; we print one clear line
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
+def parser(prog: str, description: str, scenarios: list[Scenario]) -> argparse.ArgumentParser:
+    p = OneLineParser(prog=prog, description=description,
+                      epilog="scenarios (* = only with --scenario NAME or --all): " +
+                             "; ".join(f"{s.name}{'' if s.default else '*'}: {s.summary}" for s in scenarios))
+    p.add_argument("--backend", choices=["auto", "local", "docker"], default="auto",
+                   help="auto: docker when the compose stack runs, else local processes")
+    p.add_argument("--scenario", action="append", metavar="NAME",
+                   help="run only this scenario (repeatable; what it needs runs too)")
+    p.add_argument("--all", action="store_true", help="run every scenario, the fault scenarios included")
+    p.add_argument("--json", metavar="FILE", help="write the report as JSON to FILE")
+    p.add_argument("--history", metavar="DIR", help="save the run's history (DIR/history.jsonl) beside the report")
+    p.add_argument("--analyze", metavar="DIR", help="judge the history saved in DIR again, without any server")
+    p.add_argument("--base-port", type=int, default=None, help="first port of the local backend")
+    p.add_argument("--quiet", action="store_true", help="print only the summary table")
+    p.add_argument("--watch", action="store_true",
+                   help="live dashboard while you inject faults by hand; Ctrl-C stops it and reports")
+    return p
+
+
+def _error(line: str) -> None:
+    """One plain line on stderr: no wrapping, no markup, greppable."""
+    sys.stderr.write(line.replace("\n", " ") + "\n")
+    sys.stderr.flush()
+
+
+def default_console() -> Console:
+    """Rich falls back to 80 columns when stdout is not a terminal (CI logs, pipes), which
+    truncates the node tables; give those 120 unless COLUMNS says otherwise."""
+    console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(width=120)
+    return console
+
+
+def _sigterm(signum, frame):  # turn SIGTERM into the same clean exit as Ctrl-C
+    raise KeyboardInterrupt
+
+
+def _roundtrip(records: list[dict]) -> list[dict]:
+    """The records as --analyze will read them back (tuples become lists): the live verdict
+    is computed from exactly what is saved."""
+    return json.loads(json.dumps(records, default=str))
+
+
+def _judge_all(selected: list[Scenario], records: list[dict], console: Console, quiet: bool) -> list:
+    settings = meta_of(records).get("settings", {})
+    results = []
+    for scenario in selected:
+        result = judge(scenario, records, settings)
+        results.append(result)
+        if not quiet:
+            render.render_scenario(console, result.as_dict())
+    return results
+
+
+def _write(path: Optional[str], data: dict) -> None:
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def run(suite: str, args: argparse.Namespace, scenarios: list[Scenario], methods: dict,
+        open_lab: Callable[..., ContextManager], console: Optional[Console] = None,
+        watch: Optional[Callable] = None) -> int:
+    """Run the selected scenarios' methods on the lab ``open_lab(args, recorder)`` yields,
+    judge each scenario from the recorded history, print tables, write JSON."""
+    console = console or default_console()
+    signal.signal(signal.SIGTERM, _sigterm)
+    if getattr(args, "analyze", None):
+        return analyze(suite, args, scenarios, console)
+    try:
+        selected = resolve(args.scenario, scenarios, everything=getattr(args, "all", False))
+    except ValueError as exc:
+        _error(f"{suite}: {exc}")
+        return 2
+    if getattr(args, "watch", False) and watch is not None:
+        return _watch(suite, args, open_lab, watch, console)
+    start = now()
+    recorder = RunRecorder()
+    report = None
+    try:
+        with open_lab(args, recorder) as lab:
+            recorder.meta(suite=suite, backend=lab.backend_name, valkey_version=lab.valkey_version,
+                          settings=lab.settings(), scenarios=[s.name for s in selected])
+            done: set[str] = set()
+            results = []
+            for scenario in selected:
+                if scenario.method not in done:
+                    done.add(scenario.method)
+                    try:
+                        methods[scenario.method](lab)
+                    except (LabError, KeyboardInterrupt):
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - a crashed method is a failed scenario, as data
+                        with recorder.running(scenario.method):
+                            recorder.harness("error", {"what": f"{type(exc).__name__}: {exc}"[:400]})
+                records = _roundtrip(recorder.records())
+                result = judge(scenario, records, meta_of(records).get("settings", {}))
+                results.append(result)
+                if not args.quiet:
+                    render.render_scenario(console, result.as_dict())
+            report = suite_report(suite, lab.backend_name, lab.valkey_version, results, now() - start,
+                                  extra=getattr(lab, "report_extra", None))
+    except (LabError, WaitTimeout) as exc:  # WaitTimeout here: the lab never became ready
+        _error(f"{suite}: {exc}")
+        return 2
+    except KeyboardInterrupt:
+        _error(f"{suite}: interrupted; everything the run started has been stopped")
+        return 130
+    finally:
+        if getattr(args, "history", None) and len(recorder.records()) > 1:
+            Path(args.history).mkdir(parents=True, exist_ok=True)
+            recorder.save(Path(args.history) / "history.jsonl")
+            if report is not None:
+                _write(str(Path(args.history) / "report.json"), report)
+    console.print(render.summary_table(report))
+    _write(args.json, report)
+    if args.json:
+        console.print(f"report written to {args.json}")
+    if getattr(args, "history", None):
+        console.print(f"history written to {Path(args.history) / 'history.jsonl'}")
+    return 0 if report["passed"] else 1
+
+
+def analyze(suite: str, args: argparse.Namespace, scenarios: list[Scenario], console: Console) -> int:
+    """--analyze DIR: the same verdicts from the saved history alone (no server is started)."""
+    path = Path(args.analyze)
+    path = path / "history.jsonl" if path.is_dir() else path
+    try:
+        if not path.exists():
+            raise LabError(f"no history at {path}: save one with --history DIR")
+        records = load_jsonl(path)
+        meta = meta_of(records)
+        if meta.get("suite") != suite:
+            raise LabError(f"{path} is a history of the {meta.get('suite') or 'unknown'} suite, not {suite}")
+        by_name = {s.name: s for s in scenarios}
+        unknown = [n for n in meta.get("scenarios", []) if n not in by_name]
+        if unknown:
+            raise LabError(f"{path} names scenarios this suite does not know: {', '.join(unknown)}")
+        selected = [by_name[n] for n in meta.get("scenarios", [])]
+        results = _judge_all(selected, records, console, args.quiet)
+    except (LabError, HistoryError, ValueError, OSError) as exc:
+        _error(f"{suite}: {exc}")
+        return 2
+    times = [r["time"] for r in records if "time" in r]
+    report = suite_report(suite, meta.get("backend", "?"), meta.get("valkey_version", "?"), results,
+                          (max(times) - min(times)) if times else 0.0, extra={"analyzed": str(path)})
+    console.print(render.summary_table(report))
+    _write(args.json, report)
+    return 0 if report["passed"] else 1
+
+
+def _watch(suite: str, args, open_lab, watch: Callable, console: Console) -> int:
+    from valkey_lab.report.watch import render_report
+    recorder = RunRecorder()
+    try:
+        with open_lab(args, recorder) as lab:
+            recorder.meta(suite=suite, backend=lab.backend_name, settings=lab.settings(), scenarios=[])
+            report = watch(lab, console)
+    except LabError as exc:
+        _error(f"{suite}: {exc}")
+        return 2
+    except KeyboardInterrupt:  # Ctrl-C before the dashboard was up
+        _error(f"{suite}: interrupted; everything the run started has been stopped")
+        return 130
+    finally:
+        if getattr(args, "history", None) and len(recorder.records()) > 1:
+            Path(args.history).mkdir(parents=True, exist_ok=True)
+            recorder.save(Path(args.history) / "history.jsonl")
+    render_report(console, report)
+    _write(args.json, {"suite": suite, "mode": "watch", **report} if args.json else {})
+    return 0
+
+
+def main(suite: str, description: str, scenarios: list[Scenario], methods: dict, open_lab, argv=None,
+         watch=None) -> int:
+    args = parser(f"{suite}_test.py", description, scenarios).parse_args(argv)
+    return run(suite, args, scenarios, methods, open_lab, watch=watch)
+
+
+__all__ = ["main", "run", "parser", "analyze"]

@@ -1,0 +1,349 @@
+"""The Cluster adapter of the Lab protocol: 6 nodes, 3 shards, the deterministic layout
+(node-7000..7002 primaries of the three slot ranges, node-7003..7005 their replicas).
+
+Conditions (``wait``): promoted, shard-resumed, rejoined, flagged-fail, refusing,
+orphan-fails, served-again, vote-timer, healthy. Actions (``act``): probe, rejoin-state,
+min-replicas, lost-slot-probes. Fault targets (``resolve``): a node name, or "shard:NODE"
+(the node and its partner)."""
+from __future__ import annotations
+
+import itertools
+import os
+from contextlib import contextmanager
+from typing import Optional
+
+import redis
+
+from valkey_lab.backends.base import Backend
+from valkey_lab.clients.cluster import ClusterClient, keys_in_ranges
+from valkey_lab.clients.retry import BackoffPolicy
+from valkey_lab.harness.lab import client_events
+from valkey_lab.observe.cluster import FlagSampler
+from valkey_lab.topology import cluster as ct
+from valkey_lab.topology.cluster import LAYOUT, NODES, PAIR, REPLICA_OF, ClusterTopology
+from valkey_lab.util import LabError, WaitTimeout, now, password, wait_for
+from valkey_lab.workload.keys import ShardKeys
+from valkey_lab.workload.writer import Workload, Writer, final_reads, outcome
+
+# Errors by which a shard refuses service (as opposed to a transport hiccup).
+CLUSTER_REFUSALS = ("ClusterDownError", "TryAgainError", "SlotNotCoveredError", "ClusterUnavailable",
+                    "MasterDownError", "ReadOnlyError", "ClusterError")
+STOP_WORDS = ("NOREPLICAS", "CLUSTERDOWN", "ClusterDownError")
+# 1 s (the HA lab uses 2): replicas ack every second, so the lag reads 0-1 when linked; with 2
+# the guard would fire about when the minority check (node-timeout 3 s) does anyway.
+MIN_REPLICAS_MAX_LAG_S = 1
+PROBE_BUDGET_S = 1.0  # lanes that must fail fast on a lost shard
+
+
+class ClusterLab:
+    name = "cluster"
+
+    def __init__(self, backend: Backend, topology: ClusterTopology, pw: str, valkey_version: str,
+                 node_timeout_ms: int, recorder, report_extra: Optional[dict] = None):
+        self.backend, self.topology, self.password, self.recorder = backend, topology, pw, recorder
+        self.valkey_version, self.node_timeout_ms = valkey_version, node_timeout_ms
+        self.report_extra = report_extra or {}
+        self.run_id = os.urandom(3).hex()
+        self.clients: list[ClusterClient] = []
+        self._namespaces = itertools.count()
+        self.last_election = 0.0  # a primary votes for a shard's failover at most once per 2 x node-timeout
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    @property
+    def node_timeout_s(self) -> float:
+        return self.node_timeout_ms / 1000
+
+    @property
+    def failover_deadline_s(self) -> float:
+        """How long a failover may take before the run gives up waiting: measured ~1.8x
+        node-timeout (design notes, section 3); 8x plus 5 s leaves room for a slow CI machine."""
+        return 8 * self.node_timeout_s + 5
+
+    def policy(self, budget: Optional[float] = None) -> BackoffPolicy:
+        return BackoffPolicy(base=0.05, cap=0.25, jitter=0.05, budget=budget or self.failover_deadline_s)
+
+    def settings(self) -> dict:
+        p = self.policy()
+        ports = {}
+        for n in NODES:
+            ports[str(self.backend.announced(n)[1])] = n
+            ports[str(self.backend.address(n)[1])] = n
+        return {"node_timeout_s": self.node_timeout_s, "failover_deadline_s": self.failover_deadline_s,
+                "layout": {k: list(v) for k, v in LAYOUT.items()}, "pair": PAIR, "ports": ports,
+                "addresses": {n: ":".join(map(str, self.backend.address(n))) for n in NODES},
+                "client_backoff": {"base_s": p.base, "cap_s": p.cap, "jitter_s": p.jitter, "budget_s": p.budget},
+                "probe_budget_s": PROBE_BUDGET_S, "min_replicas_max_lag_s": MIN_REPLICAS_MAX_LAG_S,
+                "repl_lag_window_s": 1.0, "refusals": list(CLUSTER_REFUSALS)}
+
+    # -- clients and workloads -----------------------------------------------------------------
+    def client(self, policy: Optional[BackoffPolicy] = None, record: bool = True, lane: Optional[str] = None
+               ) -> ClusterClient:
+        c = ClusterClient([self.backend.address(n) for n in self.topology.running()], self.password,
+                          remap=self.backend.address_map(), policy=policy or BackoffPolicy(base=0.05, cap=0.5,
+                                                                                           jitter=0.05, budget=10.0),
+                          on_event=client_events(self.recorder, lane) if record else None)
+        self.clients.append(c)
+        return c
+
+    def key(self, *parts: str) -> str:
+        return ":".join(("lab", self.run_id, *parts))
+
+    def shard_writer(self, primary: str, ranges, lane: Optional[str] = None, wait_replicas: int = 0,
+                     policy: Optional[BackoffPolicy] = None, pace: float = 0.01) -> Writer:
+        """A lane of distinct-key SETs to one shard's slots (WAIT ``wait_replicas`` after each)."""
+        lane = lane or primary
+        c = self.client(policy or self.policy(), lane=lane)
+        if wait_replicas:
+            write = lambda k, v: c.set_acked(k, v, replicas=wait_replicas, timeout_ms=300)  # noqa: E731
+        else:
+            write = lambda k, v: (c.set(k, v), None)[1]  # noqa: E731
+        prefix = self.key(f"w{next(self._namespaces)}", lane)
+        return Writer(self.recorder, lane, write, prefix, pace=pace, keys=ShardKeys(prefix, ranges), shard=primary)
+
+    def shard_workload(self, wait_for_shard: Optional[dict] = None, extra: tuple = ()) -> Workload:
+        """One writer per shard, each with a client of its own (a writer stuck on a dead shard
+        must not slow the others); ``wait_for_shard``: primary -> WAIT replicas."""
+        lanes = [self.shard_writer(s["primary"], s["ranges"], wait_replicas=(wait_for_shard or {}).get(s["primary"], 0))
+                 for s in self.topology.shards()]
+        return Workload(lanes + list(extra))
+
+    def observers(self, exclude: tuple = ()) -> list:
+        return [FlagSampler(self.topology, lambda: [n for n in NODES if n not in exclude and self.backend.is_running(n)],
+                            recorder=self.recorder)]
+
+    # -- the fault interface ---------------------------------------------------------------------
+    def resolve(self, target: str) -> list[str]:
+        if target.startswith("shard:"):
+            node = target.split(":", 1)[1]
+            return [node, PAIR[node]]
+        if target in NODES:
+            return [target]
+        raise ValueError(f"unknown cluster fault target {target!r}")
+
+    def partition_peers(self, node: str, params: dict) -> list[str]:
+        return [n for n in NODES if n != node]
+
+    def manual_failover(self, nodes: list[str], params: dict) -> None:
+        """CLUSTER FAILOVER on each node's partner (coordinated: the replica catches up first)."""
+        for node in nodes:
+            self.topology.manual_failover(PAIR[node], self.failover_deadline_s)
+            self.last_election = now()
+
+    # -- steady state, conditions, actions ---------------------------------------------------------
+    def steady(self) -> float:
+        return self.topology.wait_healthy(30.0, "a healthy cluster with the deterministic layout", layout=True)
+
+    def _ops(self, lane: str, since: float, ok: bool = True) -> int:
+        return sum(1 for r in self.recorder.records() if r.get("kind") == "client" and r.get("lane") == lane
+                   and r["type"] != "invoke" and (r["type"] == "ok") == ok and r["time"] >= since)
+
+    def wait(self, condition: str, facts: dict, timeout: Optional[float] = None, **params) -> None:
+        topo, deadline = self.topology, timeout or self.failover_deadline_s
+        victims = facts.get("faulted", [[]])[-1]
+        victim = params.get("node", victims[0] if victims else None)
+        since = self.recorder.at(facts.get("t_fault", now()))
+        if condition == "promoted":  # the partner owns the victim's slots and the survivors agree
+            heir, slots = PAIR[victim], LAYOUT[victim]
+            wait_for(lambda: (me := topo.me(heir)).role == "primary" and me.slots == [slots],
+                     f"{heir} to become primary of {ct.format_ranges([slots])}", deadline, interval=0.05)
+            survivors = [n for n in NODES if self.backend.is_running(n) and n not in victims]
+            wait_for(lambda: topo.agreed_view(survivors, dead=victims) is not None and
+                     all(topo.owner_of(slots[0], n) == heir for n in survivors),
+                     "the surviving nodes to agree on the new primary", deadline, interval=0.05)
+            self.last_election = now()
+        elif condition == "shard-resumed":
+            lane = params.get("lane", victim)
+            wait_for(lambda: self._ops(lane, since) >= params.get("count", 20), f"writes to {lane}'s slots to resume",
+                     deadline, interval=0.02)
+        elif condition == "rejoined":
+            node, primary = params.get("node", victim), params.get("primary", PAIR[victim])
+            wait_for(lambda: topo.role(node) == "replica" and topo.primary_of(node) == primary and topo.link_up(node),
+                     f"{node} to come back as a replica of {primary}, link up", 2 * deadline, interval=0.05)
+        elif condition == "flagged-fail":
+            gone = params.get("nodes", victims)
+            survivors = [n for n in NODES if n not in gone and self.backend.is_running(n)]
+            wait_for(lambda: all(sum("fail" in line.flags and topo.name_of(line) in gone for line in topo.view(n))
+                                 == len(gone) for n in survivors),
+                     f"every survivor to flag {', '.join(gone)} fail", deadline, interval=0.05)
+        elif condition == "refusing":
+            lane = params["lane"]
+            wait_for(lambda: any(r.get("kind") == "client" and r.get("lane") == lane and r["type"] == "fail"
+                                 and any(w in (r.get("error") or "") for w in STOP_WORDS) and r["time"] >= since
+                                 for r in self.recorder.records()),
+                     f"{lane} to be refused (NOREPLICAS or CLUSTERDOWN)", deadline)
+        elif condition == "orphan-fails":  # counted from now: the slots are known lost by this step
+            lane, start = params["lane"], self.recorder.at(now())
+            wait_for(lambda: self._ops(lane, start, ok=False) >= params.get("count", 3),
+                     f"writes to {lane}'s orphaned slots to fail", deadline)
+        elif condition == "served-again":  # a probe write to the victim's slots, until one is acknowledged
+            holder: dict = {}
+            key = keys_in_ranges(self.key(f"w{next(self._namespaces)}", "served"), [LAYOUT[victim]], 1)[0]
+            facts.setdefault("probe_keys", []).append(key)
+            p = self.recorder.process()
+
+            def probe() -> bool:
+                if "client" not in holder:  # a fresh RedisCluster refuses to start while a node of its map is down
+                    try:
+                        holder["client"] = self.client(self.policy(PROBE_BUDGET_S), record=False)
+                    except Exception:  # noqa: BLE001 - not yet
+                        return False
+                h = self.recorder.invoke(p, "write", key, "1", lane="served")
+                try:
+                    holder["client"].set(key, "1")
+                except redis.RedisError as exc:
+                    self.recorder.complete(h, outcome(exc), error=str(exc)[:200], lane="served")
+                    return False
+                self.recorder.complete(h, "ok", lane="served")
+                return True
+            wait_for(probe, f"{ct.format_ranges([LAYOUT[victim]])} to be served again", 2 * deadline, interval=0.1)
+        elif condition == "vote-timer":
+            vote_timer = 2 * self.node_timeout_s + 0.2
+            wait_for(lambda: now() - self.last_election >= vote_timer,
+                     f"the primaries' vote timer ({vote_timer:.1f}s since the shard's last election)", vote_timer + 1)
+        elif condition == "healthy":
+            topo.wait_healthy(deadline, "cluster_state:ok and one map on every node")
+        else:
+            raise ValueError(f"unknown cluster condition {condition!r}")
+
+    def act(self, action: str, facts: dict, **params) -> None:
+        rec, topo = self.recorder, self.topology
+        if action == "probe":  # SET + WAIT 1 on a shard: records how many replicas acknowledged
+            shard = params["shard"]
+            c = self.client(record=False)
+            key = keys_in_ranges(self.key(f"w{next(self._namespaces)}", "probe"), [LAYOUT[shard]], 1)[0]
+            facts.setdefault("probe_keys", []).append(key)
+            h = rec.invoke(rec.process(), "write", key, "1", lane="probe", shard=shard)
+            try:
+                rec.complete(h, "ok", replicated=c.set_acked(key, "1", replicas=1, timeout_ms=5000), lane="probe")
+            except redis.RedisError as exc:
+                rec.complete(h, outcome(exc), error=str(exc)[:200], lane="probe")
+        elif action == "rejoin-state":  # what the shard's two nodes report after the probe
+            for node in (params["node"], PAIR[params["node"]]):
+                info = topo.info(node, "replication")
+                rec.server("replication", node, {"dbsize": topo.client(node).dbsize(), "role": info.get("role"),
+                                                 "offset": info.get("master_repl_offset") if info.get("role") == "master"
+                                                 else info.get("slave_repl_offset")})
+        elif action == "min-replicas":
+            for node in NODES:
+                if self.backend.is_running(node):
+                    try:
+                        topo.client(node).config_set("min-replicas-to-write", params["to_write"])
+                        topo.client(node).config_set("min-replicas-max-lag", MIN_REPLICAS_MAX_LAG_S)
+                    except redis.RedisError:
+                        if params.get("strict", True):
+                            raise
+        elif action == "lost-slot-probes":  # what a plain connection and the cluster client say of a lost slot
+            victim = params["node"]
+            key = keys_in_ranges(self.key(f"w{next(self._namespaces)}", "lost"), [LAYOUT[victim]], 1)[0]
+            facts.setdefault("probe_keys", []).append(key)
+            for lane, write in (("probe-plain", lambda: topo.client(params["via"]).set(key, "x")),
+                                ("probe-client", lambda: self.client(self.policy(PROBE_BUDGET_S), record=False)
+                                 .set(key, "x"))):
+                h = rec.invoke(rec.process(), "write", key, "x", lane=lane)
+                try:
+                    write()
+                    rec.complete(h, "ok", lane=lane)
+                except (redis.RedisError, Exception) as exc:  # noqa: BLE001 - recorded: the check reads it
+                    rec.complete(h, outcome(exc), error=f"{type(exc).__name__}: {exc}"[:200], lane=lane)
+        else:
+            raise ValueError(f"unknown cluster action {action!r}")
+
+    def restore(self) -> None:
+        """Every node running and linked, then the deterministic layout back (CLUSTER FAILOVER,
+        no write lost); what it took is recorded for the checks."""
+        backend, topo, deadline = self.backend, self.topology, self.failover_deadline_s
+        backend.heal()
+        for node in NODES:
+            try:
+                if node in getattr(backend, "paused", ()) or backend.name == "docker":
+                    backend.resume(node)
+                backend.start(node)
+            except Exception:  # noqa: BLE001 - best effort: the health wait below tells
+                pass
+        self.act("min-replicas", {}, to_write=0, strict=False)
+        start = now()
+        try:
+            topo.wait_healthy(2 * deadline, "every node back, cluster_state:ok, one map, replicas linked")
+            done = topo.restore_layout(deadline)
+            if done:
+                self.last_election = now()
+            topo.wait_healthy(deadline, "the deterministic layout", layout=True)
+            problems = topo.layout_problems() + topo.health()
+        except WaitTimeout as exc:
+            done, problems = [], [f"waited in vain for {exc.what}"]
+        self.recorder.server("layout", None, {"problems": problems, "done": done, "seconds": round(now() - start, 3)})
+
+    def final_reads(self, keys: list[str]) -> None:
+        c = self.client(record=False)
+        final_reads(self.recorder, keys, c.get_many)
+
+    def close(self) -> None:
+        for c in self.clients:
+            try:
+                c.close()
+            except Exception:  # noqa: BLE001 - best effort on the way out
+                pass
+        self.clients.clear()
+
+
+@contextmanager
+def open_lab(args, recorder):
+    """Build (local) or attach to (docker) the cluster, make sure it is formed and healthy with
+    the deterministic layout, and yield the ClusterLab. Everything started here is stopped."""
+    secret = password()
+    kind = args.backend
+    if kind == "auto":
+        kind = "docker" if ct.docker_stack_running() else "local"
+    extra: dict = {}
+    if kind == "local":
+        base = ct.DEFAULT_LOCAL_BASE_PORT if args.base_port is None else args.base_port
+        backend = ct.local_backend(secret, base)
+    else:
+        backend = ct.docker_backend(secret)
+    topo = ClusterTopology(backend, secret)
+    lab = None
+    try:
+        if kind == "local":
+            extra["init"] = ct.run_init([backend.address(n) for n in NODES], secret)
+        else:
+            restarted = [n for n in NODES if not backend.is_running(n)]
+            for node in restarted:  # a node killed by hand earlier: the suite starts from a whole cluster
+                backend.start(node)
+            if restarted:
+                extra["restarted"] = restarted
+            topo.check_reachable()
+            failed = ct.init_service_failure(backend)
+            if failed:
+                raise LabError(f"the cluster-init service failed ({failed}): see 'docker-compose -f "
+                               f"{ct.COMPOSE_FILE} logs cluster-init'")
+            try:  # the init service may still be forming it right after `up -d`
+                topo.wait_healthy(60.0, "the cluster to be formed and healthy")
+            except WaitTimeout as exc:
+                raise LabError(f"the cluster is not formed or not healthy ({exc.last}): its init service forms "
+                               f"it ('docker-compose -f {ct.COMPOSE_FILE} up -d'; see "
+                               f"'docker-compose -f {ct.COMPOSE_FILE} logs cluster-init')") from exc
+            restored = topo.restore_layout(30.0)
+            if restored:
+                extra["restored_layout"] = restored
+        try:
+            topo.wait_healthy(30.0, "the deterministic layout, healthy", layout=True)
+        except WaitTimeout as exc:
+            raise LabError(f"the cluster is healthy but not in the lab's layout ({exc.last}), e.g. after an "
+                           f"interrupted slot migration: recreate it with 'docker-compose -f {ct.COMPOSE_FILE} "
+                           f"down -v' then 'up -d'") from exc
+        lab = ClusterLab(backend, topo, secret, topo.valkey_version(), topo.config_node_timeout_ms(), recorder,
+                         report_extra=extra)
+        extra.update({"node_timeout_ms": lab.node_timeout_ms, "run_id": lab.run_id,
+                      "nodes": {n: ":".join(map(str, backend.address(n))) for n in NODES}})
+        yield lab
+    finally:
+        if lab is not None:
+            lab.close()
+        topo.close()
+        backend.close()
+
+
+__all__ = ["ClusterLab", "open_lab", "CLUSTER_REFUSALS", "PROBE_BUDGET_S", "REPLICA_OF"]

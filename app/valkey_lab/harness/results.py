@@ -1,0 +1,98 @@
+"""Results as data. A scenario is a declaration: the method (a named run of the harness
+that records a history) and a check, a pure function of that history that fills a
+ScenarioResult with checks, metrics and details. The suite report is a plain dict (the JSON
+report). Rendering is report.render's job; nothing here prints."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from valkey_lab.history.view import RunView
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    checks: list = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+    details: dict = field(default_factory=dict)
+    error: Optional[str] = None
+    duration_s: float = 0.0
+
+    def check(self, what: str, ok: bool, observed: Any = None, expected: Any = None) -> bool:
+        """Record one check: an observation against an independent expectation. The
+        scenario passes only if every check holds."""
+        entry = {"check": what, "ok": bool(ok), "observed": observed}
+        if expected is not None:
+            entry["expected"] = expected
+        self.checks.append(entry)
+        return bool(ok)
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and bool(self.checks) and all(c["ok"] for c in self.checks)
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "passed": self.passed, "duration_s": round(self.duration_s, 3),
+                "metrics": self.metrics, "details": self.details, "checks": self.checks, "error": self.error}
+
+
+Check = Callable[[RunView, ScenarioResult], None]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    summary: str
+    method: str  # the run whose history this scenario judges (several scenarios may share one)
+    check: Check
+    needs: tuple = ()  # scenarios reported with this one (they judge the same run)
+    default: bool = True  # part of a plain run; the others run with --scenario NAME or --all
+
+
+def resolve(selected: Optional[list[str]], scenarios: list[Scenario], everything: bool = False) -> list[Scenario]:
+    """The scenarios to run, in suite order, with what they need. Unknown names: ValueError."""
+    by_name = {s.name: s for s in scenarios}
+    if everything:
+        return list(scenarios)
+    if not selected:
+        return [s for s in scenarios if s.default]
+    unknown = [n for n in selected if n not in by_name]
+    if unknown:
+        raise ValueError(f"unknown scenario {', '.join(unknown)}; choose from: {', '.join(by_name)}")
+    wanted: set[str] = set()
+
+    def add(name: str) -> None:
+        if name not in wanted:
+            wanted.add(name)
+            for dep in by_name[name].needs:
+                add(dep)
+
+    for name in selected:
+        add(name)
+    return [s for s in scenarios if s.name in wanted]
+
+
+def judge(scenario: Scenario, records: list[dict], settings: dict) -> ScenarioResult:
+    """The verdict of ``scenario`` from the history alone (live, and again with --analyze)."""
+    view = RunView(records, scenario.method, settings)
+    result = ScenarioResult(scenario.name, duration_s=view.duration_s)
+    if not view:
+        result.error = f"the history has no run {scenario.method!r}"
+        return result
+    problem = view.timeout
+    if problem is not None:
+        result.check("the run finished (every wait ended within its deadline)", False, problem.get("what", problem))
+    try:
+        scenario.check(view, result)
+    except Exception as exc:  # noqa: BLE001 - a check that crashes on a short history is a failed check
+        if problem is None:
+            result.error = f"{type(exc).__name__}: {exc}"
+    return result
+
+
+def suite_report(suite: str, backend: str, valkey_version: str, results: list[ScenarioResult],
+                 duration_s: float, extra: Optional[dict] = None) -> dict:
+    return {"suite": suite, "backend": backend, "valkey_version": valkey_version,
+            "passed": bool(results) and all(r.passed for r in results), "duration_s": round(duration_s, 3),
+            **(extra or {}), "scenarios": [r.as_dict() for r in results]}
