@@ -5,13 +5,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: help deps demo test bench floors image ha-up ha-down ha-logs cluster-up cluster-down clean
+.PHONY: help deps demo test bench floors mutation image ha-up ha-down ha-logs cluster-up cluster-down clean
 
 help:
 	@echo "make demo    install what is missing, run the HA and cluster suites, print their tables"
 	@echo "make test    install what is missing (and test tools), run the whole test suite"
 	@echo "make bench   repeated failovers per topology: JSON report, tables, SVG pictures (RUNS=5)"
 	@echo "make floors  check the lowest allowed dependency versions in a scratch venv"
+	@echo "make mutation  mutation testing of the history and the checkers (ends: mutants: N, killed: K, survived: S)"
 	@echo "make image   build the offline Valkey image from Debian's binaries (prints its tag last)"
 	@echo "make ha-up / ha-down / cluster-up / cluster-down   the compose stacks, with the local image if built"
 
@@ -38,6 +39,9 @@ test: deps $(VENV)/.dev
 
 floors:
 	bash scripts/check-floors.sh
+
+mutation: deps $(VENV)/.dev
+	PYTHON=$(PY) bash scripts/mutation.sh
 
 # The image tag is the last line; compose files read it from VALKEY_IMAGE.
 image:
@@ -68,4 +72,4 @@ clean:
 # Repeated failovers with numbers (JSON + rich table + SVG pictures); RUNS=10 for more.
 RUNS ?= 5
 bench: deps
-	$(PY) app/bench.py --runs $(RUNS) --json reports/bench.json --svg-dir reports $(ARGS)
+	$(PY) app/bench.py --runs $(RUNS) --json reports/bench.json --svg-dir reports --history reports/bench-history $(ARGS)

@@ -59,8 +59,8 @@ def test_partition_loses_acknowledged_writes_but_not_waited_ones(report):
     assert m["lost_acked_without_min_replicas"] > 0  # the split brain is shown, not hidden
     assert m["lost_wait_acked_without"] == 0 and m["lost_wait_acked_with"] == 0
     assert m["isolated_last_ok_with_s"] <= m["min_replicas_max_lag_s"] + 2
-    events = {(e["event"], e["node"]) for e in by_name(report)["partition"]["details"]["timeline"]}
-    assert ("cluster_state fail", "node-7000") in events and ("promoted", "node-7003") in events
+    without = by_name(report)["partition"]["details"]["rounds"][0]
+    assert without["minority_state_fail_s"] is not None and without["promotion_s"] is not None
 
 
 def test_manual_failover_loses_nothing_and_is_fast(report):
@@ -70,13 +70,12 @@ def test_manual_failover_loses_nothing_and_is_fast(report):
 
 def test_chained_and_shard_loss_keep_other_shards_serving(report):
     chained = by_name(report)["chained"]
-    assert chained["metrics"]["orphaned_writes_failed"] > 0
-    first, last = chained["metrics"]["current_epoch_first_last"]
-    assert last > first
+    assert chained["metrics"]["second_fail_detected_s"] >= 1.0
+    assert any("nobody took over" in c["check"] and c["ok"] for c in chained["checks"])
     loss = by_name(report)["shard_loss"]
-    assert loss["metrics"]["lost_slot_writes_failed"] > 0 and loss["metrics"]["lost_slot_probe_s"] < 2.5
     assert min(loss["metrics"]["writes_ok_other_shards"].values()) > 100
-    assert loss["details"]["probes"]["plain connection to node-7001"].startswith(("MovedError", "ClusterDownError"))
+    assert any("fails on a lost slot with an error, within its budget" in c["check"] and c["ok"]
+               for c in loss["checks"])
 
 
 def test_nothing_left_behind(report):

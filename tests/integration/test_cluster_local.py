@@ -78,14 +78,14 @@ def test_distribution_table(report):
 def test_failover_metrics(report):
     m = by_name(report)["primary_failover"]["metrics"]
     # The dead shard is down for about node-timeout + an election (measured ~1.8x node-timeout).
-    assert 1.0 <= m["unavailable_s"] <= 29 and m["promotion_s"] <= m["unavailable_s"] + 0.5
-    assert m["acked_keys_lost"] == 0
-    assert m["writes_failed"] == {"node-7000": 0, "node-7001": 0, "node-7002": 0}
-    assert m["unwaited_writes_lost"] >= 0 and m["pfail_s"] <= m["fail_s"] <= m["promoted_seen_s"]
+    assert 3.0 <= m["unavailable_s"] <= 12 and m["promotion_s"] <= m["unavailable_s"] + 0.5
+    assert m["wait_1_writes_lost"] == 0
+    assert all(w["fail"] == 0 for w in m["writes"].values())
+    assert m["acked_writes_lost"] >= 0 and m["pfail_s"] <= m["fail_s"] <= m["promotion_s"]
     assert m["retries_on_dead_shard"] >= 1
-    assert min(m["writes_ok"]["node-7001"], m["writes_ok"]["node-7002"]) > m["writes_ok"]["node-7000"]
+    assert min(m["writes"]["node-7001"]["ok"], m["writes"]["node-7002"]["ok"]) > m["writes"]["node-7000"]["ok"]
     r = by_name(report)["rejoin"]["metrics"]
-    assert r["rejoin_s"] >= 0 and r["restore_s"] > 0
+    assert r["rejoin_s"] is not None and r["rejoin_s"] >= 0 and r["restore_s"] > 0
 
 
 def test_failover_timeline_shows_flags_and_epochs(report):
@@ -94,7 +94,6 @@ def test_failover_timeline_shows_flags_and_epochs(report):
     assert ("fail", "node-7000") in events and ("promoted", "node-7003") in events
     assert ("configEpoch", "node-7003") in events and ("currentEpoch", "cluster") in events
     assert all("t_s" in e for e in s["details"]["timeline"])
-    assert s["details"]["unavailability_by_shard"]["node-7001"]["not_ok_after_fault"] == 0
 
 
 def test_fault_scenarios_are_not_in_a_plain_run(report):

@@ -17,17 +17,24 @@ The history is split by ``key`` (P-compositionality: a history is linearizable i
 key's sub-history is) and every key is searched on its own.
 
 Info ops that are provably irrelevant are dropped before the search (they are what blows
-the search up). The rule: an info op that *sets* a state may be dropped when nothing in the
-key's history could observe the state it sets. If some linearization places it, the ops
-between it and the next overwrite would have to observe its value, and none can, so the
-segment holds no other op and leaving it out is a linearization too (and the converse is
-free because info ops may be left out). Per model:
+the search up). The rule: an info op that *sets* a state may be dropped when no op that
+could be linearized after it (one completing after its invoke; info ops never complete)
+could observe the state it sets. If some linearization places it, the ops between it and
+the next overwrite would have to observe its value, and none can, so that segment holds no
+other op and leaving it out is a linearization too (the converse is free: info ops may be
+left out). Per model:
 
-- register: an info ``write v`` / info ``cas [old v]`` is dropped when no ok read returned
-  ``v`` and no remaining cas expects ``v`` as its old value (repeated until stable, since
-  dropping an info cas removes an expectation).
-- kv: an info ``put v`` is dropped when no ok get returned a string starting with ``v``; an
-  info ``append a`` when no ok get contains ``a``.
+- register: an info ``write v`` / info ``cas [old v]`` is dropped unless an ok read of ``v``
+  or a cas expecting ``v`` completes after its invoke (repeated until stable, since dropping
+  an info cas removes an expectation).
+- kv: an info ``put v`` is dropped unless an ok get completing after its invoke returned a
+  string starting with ``v``; an info ``append a`` unless such a get contains ``a``.
+
+The search prunes too (see ``_search``); every rule is checked against a brute-force
+oracle in tests/unit/test_linearizable.py.
+
+Real-time order: by ``time`` when every client record has one, ties (and histories without
+times) in record order, as Jepsen orders by index.
 
 Values are compared exactly (``"3" != 3``); lists compare as tuples.
 """
@@ -63,7 +70,7 @@ class HistoryError(ValueError):
 
 
 class _Op:
-    __slots__ = ("id", "index", "process", "f", "type", "key", "value", "code", "a", "b",
+    __slots__ = ("index", "process", "f", "type", "key", "value", "code", "a", "b",
                  "invoke", "complete", "call", "ret")
 
     def describe(self) -> str:
@@ -463,7 +470,7 @@ def _search(ops: list[_Op], model: str, deadline: Optional[float]):
             break  # nothing left to try
         entry = nxt[entry]
     failed = ops[ent_op[best]]
-    orders = []
+    orders = []  # (is op k linearized?, state, last ops of the order, order length)
     for (f0, r0, i0), st, tail_entries, depth in configs:
         def member(k, f0=f0, r0=r0, i0=i0):
             return bool(i0 & ibit[k]) if fidx[k] < 0 else (fidx[k] < f0 or bool((r0 >> (fidx[k] - f0)) & 1))
@@ -482,56 +489,90 @@ def _counterexample(key: Any, model: str, failure, ops: list[_Op]) -> dict:
                    f"{_show(_INIT[model])}.")
         return {"key": _jsonable(key), "summary": summary, "op": failed.as_dict(), "states": [],
                 "concurrent": [], "ops": [dict(failed.as_dict(), role="failed")]}
-    # Ops still open when the failed op had to be done: invoked before its completion,
-    # not linearized in the first order, and overlapping its interval.
-    member0 = orders[0][0]
-    fk = ops.index(failed)
+    # The search stops short at the op whose return it cannot pass. When the op itself was
+    # possible but would have overwritten a value a later op still needs (the register
+    # pruning), take one more step so the report blames the op that ends up impossible.
+    explained = []
+    for member, st, tail_ops, depth in orders:
+        new = _apply(failed, st)
+        blamed = _needing(ops, member, st, failed) if new is not _NO and model == "register" else None
+        if blamed is None:
+            explained.append((member, st, list(tail_ops), depth, failed))
+        else:
+            explained.append((member, new, list(tail_ops) + [failed], depth + 1, blamed))
+    culprit = explained[0][4]
+    same = [e for e in explained if e[4] is culprit]
+    member0 = explained[0][0]
+    ck = ops.index(culprit)
     concurrent = []
     for k, o in enumerate(ops):
-        if k == fk or member0(k) or call_entry[k] > best:
+        if k == ck or member0(k) or call_entry[k] > best or any(o is x for x in explained[0][2]):
             continue
-        if o.ret is None or o.ret > failed.call:
+        if o.ret is None or o.ret > culprit.call:
             concurrent.append(o)
     concurrent = concurrent[-8:]
-    states = []
-    for _, st, tail_ops, depth in orders:
-        states.append({"order": [o.describe() for o in tail_ops], "state": _jsonable(st),
-                       "linearized": depth})
-    shown = {id(failed)}
+    states = [{"order": [o.describe() for o in order], "state": _jsonable(st), "linearized": depth,
+               "impossible": x.describe()} for _, st, order, depth, x in explained]
+    shown = {id(culprit)}
     before = []
-    for _, _, tail_ops, _ in orders:
-        for o in tail_ops:
+    for _, _, order, _, _ in explained:
+        for o in order[-_TAIL:]:
             if id(o) not in shown:
                 shown.add(id(o))
                 before.append(o)
     rows = [dict(o.as_dict(), role="before") for o in before]
     rows += [dict(o.as_dict(), role="concurrent") for o in concurrent if id(o) not in shown]
-    rows.append(dict(failed.as_dict(), role="failed"))
+    rows.append(dict(culprit.as_dict(), role="failed"))
     rows.sort(key=lambda d: (d["invoke"] is None, d["invoke"] if d["invoke"] is not None else 0, d["index"]))
 
-    def said(_, st, tail_ops, depth):
+    def said(st, order, depth):
         what = f"{noun} holds {_show(st)}"
-        if not tail_ops:
+        if not order:
             return f"from the initial state {what}"
-        more = depth - len(tail_ops)
-        lead = "... " if more > 0 else ""
-        return f"after {lead}{', '.join(o.describe() for o in tail_ops)} {what}"
+        order = order[-_TAIL:]
+        lead = "... " if depth > len(order) else ""
+        return f"after {lead}{', '.join(o.describe() for o in order)} {what}"
 
-    summary = f"{failed.describe()} ({failed.type}{_span(failed)}) cannot be linearized"
+    summary = f"{culprit.describe()} ({culprit.type}{_span(culprit)}) cannot be linearized"
     if key is not None:
         summary += f" on key {json.dumps(_jsonable(key), default=str)}"
-    if len(orders) == 1:
-        summary += ": " + said(*orders[0])
+    first = said(*same[0][1:4])
+    if len(same) == 1:
+        summary += ": " + first
     else:
-        held = [_show(st) for _, st, _, _ in orders]
-        summary += (f": the orders that get furthest leave {noun} holding {', '.join(held[:-1])} or {held[-1]}"
-                    f" ({said(*orders[0])})")
-    summary += f", so {failed.describe()} is impossible"
+        held = [_show(e[1]) for e in same]
+        summary += f": the orders that get furthest leave {noun} holding {', '.join(held[:-1])} or {held[-1]} ({first})"
+    summary += f", so {culprit.describe()} is impossible"
     if concurrent:
         summary += "; concurrent: " + ", ".join(f"{o.describe()} [{o.type}]" for o in concurrent)
     summary += "."
-    return {"key": _jsonable(key), "summary": summary, "op": failed.as_dict(),
+    return {"key": _jsonable(key), "summary": summary, "op": culprit.as_dict(),
             "states": states, "concurrent": [o.as_dict() for o in concurrent], "ops": rows}
+
+
+_NO = object()
+
+
+def _apply(o: _Op, state: Any) -> Any:
+    """The model step on plain values, for the report: the new state or _NO."""
+    if o.code == _READ:
+        return state if state == o.a else _NO
+    if o.code == _WRITE:
+        return o.a
+    if o.code == _CAS:
+        return o.b if state == o.a else _NO
+    return state + o.a if isinstance(state, str) else _NO
+
+
+def _needing(ops: list[_Op], member, value: Any, writer: _Op) -> Optional[_Op]:
+    """The first ok op still to linearize that needs ``value`` when nothing left can set it."""
+    producers = [o for k, o in enumerate(ops) if not member(k) and o is not writer
+                 and (o.b if o.code == _CAS else o.a if o.code == _WRITE else _NO) == value]
+    if producers:
+        return None
+    needers = [o for k, o in enumerate(ops) if not member(k) and o.type == "ok"
+               and o.code in (_READ, _CAS) and o.a == value]
+    return min(needers, key=lambda o: o.ret) if needers else None
 
 
 def _span(o: _Op) -> str:

@@ -116,6 +116,7 @@ def run(suite: str, args: argparse.Namespace, scenarios: list[Scenario], methods
                           settings=lab.settings(), scenarios=[s.name for s in selected])
             done: set[str] = set()
             results = []
+            records: list = []
             for scenario in selected:
                 if scenario.method not in done:
                     done.add(scenario.method)
@@ -126,7 +127,7 @@ def run(suite: str, args: argparse.Namespace, scenarios: list[Scenario], methods
                     except Exception as exc:  # noqa: BLE001 - a crashed method is a failed scenario, as data
                         with recorder.running(scenario.method):
                             recorder.harness("error", {"what": f"{type(exc).__name__}: {exc}"[:400]})
-                records = _roundtrip(recorder.records())
+                    records = _roundtrip(recorder.records())
                 result = judge(scenario, records, meta_of(records).get("settings", {}))
                 results.append(result)
                 if not args.quiet:

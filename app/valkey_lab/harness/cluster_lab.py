@@ -137,8 +137,8 @@ class ClusterLab:
         return self.topology.wait_healthy(30.0, "a healthy cluster with the deterministic layout", layout=True)
 
     def _ops(self, lane: str, since: float, ok: bool = True) -> int:
-        return sum(1 for r in self.recorder.records() if r.get("kind") == "client" and r.get("lane") == lane
-                   and r["type"] != "invoke" and (r["type"] == "ok") == ok and r["time"] >= since)
+        return self.recorder.count(lambda r: r.get("kind") == "client" and r.get("lane") == lane
+                                   and r["type"] != "invoke" and (r["type"] == "ok") == ok, since=since)
 
     def wait(self, condition: str, facts: dict, timeout: Optional[float] = None, **params) -> None:
         topo, deadline = self.topology, timeout or self.failover_deadline_s
@@ -170,9 +170,10 @@ class ClusterLab:
                      f"every survivor to flag {', '.join(gone)} fail", deadline, interval=0.05)
         elif condition == "refusing":
             lane = params["lane"]
-            wait_for(lambda: any(r.get("kind") == "client" and r.get("lane") == lane and r["type"] == "fail"
-                                 and any(w in (r.get("error") or "") for w in STOP_WORDS) and r["time"] >= since
-                                 for r in self.recorder.records()),
+            wait_for(lambda: self.recorder.count(lambda r: r.get("kind") == "client" and r.get("lane") == lane
+                                                 and r["type"] == "fail"
+                                                 and any(w in (r.get("error") or "") for w in STOP_WORDS),
+                                                 since=since) > 0,
                      f"{lane} to be refused (NOREPLICAS or CLUSTERDOWN)", deadline)
         elif condition == "orphan-fails":  # counted from now: the slots are known lost by this step
             lane, start = params["lane"], self.recorder.at(now())

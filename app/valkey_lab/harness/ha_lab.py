@@ -142,8 +142,8 @@ class HALab:
         return self.topo.wait_ready(timeout=60)
 
     def _ok_after(self, lane: Optional[str], t: float) -> int:
-        return sum(1 for r in self.recorder.records() if r.get("kind") == "client" and r["type"] == "ok"
-                   and (lane is None or r.get("lane") == lane) and r["time"] >= t)
+        return self.recorder.count(lambda r: r.get("kind") == "client" and r["type"] == "ok"
+                                   and (lane is None or r.get("lane") == lane), since=t)
 
     def wait(self, condition: str, facts: dict, timeout: Optional[float] = None, **params) -> None:
         topo = self.topo
@@ -173,8 +173,8 @@ class HALab:
             topo.wait_ready(timeout=timeout or REJOIN_DEADLINE_S, master=facts.get("new_master"))
         elif condition == "refusing":  # the isolated master refuses writes on its own (NOREPLICAS)
             t = self.recorder.at(facts["t_fault"])
-            wait_for(lambda: any(r.get("kind") == "client" and r["type"] == "fail" and "NOREPLICAS" in
-                                 (r.get("error") or "") and r["time"] >= t for r in self.recorder.records()),
+            wait_for(lambda: self.recorder.count(lambda r: r.get("kind") == "client" and r["type"] == "fail"
+                                                 and "NOREPLICAS" in (r.get("error") or ""), since=t) > 0,
                      "the isolated master to refuse writes (NOREPLICAS)", timeout or MIN_REPLICAS_MAX_LAG_S + 10)
         elif condition == "split-writes":  # the isolated master keeps acknowledging writes after the switch
             t = self.recorder.at(facts["t_new_master"]) if "t_new_master" in facts else self.recorder.at(facts["t_fault"])

@@ -10,7 +10,6 @@ A line that is not a history op raises ``HistoryFormatError`` naming the file an
 """
 from __future__ import annotations
 
-import bisect
 import json
 import math
 import re
@@ -52,17 +51,20 @@ class _Tagged:
 
 # ---------------------------------------------------------------- reading EDN
 
-_TOKEN = re.compile(r'''
-    (?P<ws>(?:[\s,]+|;[^\n]*)+)
-  | (?P<str>"(?:[^"\\]|\\.)*")
-  | (?P<open>\#\{|[\[({])
-  | (?P<close>[\])}])
-  | (?P<discard>\#_)
-  | (?P<special>\#\#(?:Inf|-Inf|NaN))
-  | (?P<tag>\#[A-Za-z][^\s,\[\](){}"]*)
-  | (?P<char>\\(?:newline|space|tab|return|formfeed|backspace|u[0-9A-Fa-f]{4}|.))
-  | (?P<atom>[^\s,\[\](){}"\\;]+)
-''', re.X | re.S)
+# Each token carries the whitespace (commas, comments) after it, so findall does the scanning
+# in C; a gap in the coverage means a character no token accepts.
+_TOKEN = re.compile(r"""
+    ( "(?:[^"\\]|\\.)*"
+    | \#\{ | \#_ | \#\#(?:Inf|-Inf|NaN) | \#[A-Za-z][^\s,\[\](){}"]*
+    | [\[\](){}]
+    | \\(?:newline|space|tab|return|formfeed|backspace|u[0-9A-Fa-f]{4}|.)
+    | [^\s,\[\](){}"\\;\#][^\s,\[\](){}"\\;]*
+    )
+    ((?:[\s,]+|;[^\n]*)*)
+""", re.X | re.S)
+_SPACE = re.compile(r"(?:[\s,]+|;[^\n]*)*")
+_STR, _OPEN, _CLOSE, _DISCARD, _SPECIAL, _TAG, _CHAR, _ATOM = range(1, 9)
+_KIND = {'"': _STR, "[": _OPEN, "(": _OPEN, "{": _OPEN, "]": _CLOSE, ")": _CLOSE, "}": _CLOSE, "\\": _CHAR}
 _INT = re.compile(r"[+-]?\d+N?\Z")
 _FLOAT = re.compile(r"[+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?M?\Z")
 _RATIO = re.compile(r"([+-]?\d+)/(\d+)\Z")
@@ -70,26 +72,37 @@ _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f
 _STR_ESC = re.compile(r'\\(u[0-9A-Fa-f]{4}|.)', re.S)
 _CHARS = {"newline": "\n", "space": " ", "tab": "\t", "return": "\r", "formfeed": "\f", "backspace": "\b"}
 _CLOSERS = {"[": "]", "(": ")", "{": "}", "#{": "}"}
+_SPECIALS = {"##Inf": math.inf, "##-Inf": -math.inf, "##NaN": math.nan}
 
 
 class _EdnError(Exception):
-    def __init__(self, pos: int, message: str):
+    def __init__(self, line: int, message: str):
         super().__init__(message)
-        self.pos = pos
+        self.line = line
 
 
-def _unescape(body: str, pos: int) -> str:
+def _kind(tok: str) -> int:
+    k = _KIND.get(tok[0])
+    if k is not None:
+        return k
+    if tok[0] == "#":
+        c2 = tok[1:2]
+        return _OPEN if c2 == "{" else _DISCARD if c2 == "_" else _SPECIAL if c2 == "#" else _TAG
+    return _ATOM
+
+
+def _unescape(body: str, line: int) -> str:
     def sub(m):
         e = m.group(1)
         if e[0] == "u" and len(e) == 5:
             return chr(int(e[1:], 16))
         if e in _ESCAPES:
             return _ESCAPES[e]
-        raise _EdnError(pos, f"bad escape \\{e} in a string")
-    return _STR_ESC.sub(sub, body) if "\\" in body else body
+        raise _EdnError(line, f"bad escape \\{e} in a string")
+    return _STR_ESC.sub(sub, body)
 
 
-def _atom(text: str, pos: int) -> Any:
+def _atom(text: str, line: int) -> Any:
     if text == "nil":
         return None
     if text == "true":
@@ -98,7 +111,7 @@ def _atom(text: str, pos: int) -> Any:
         return False
     if text[0] == ":":
         if len(text) == 1:
-            raise _EdnError(pos, "empty keyword ':'")
+            raise _EdnError(line, "empty keyword ':'")
         return Keyword(text[1:])
     if _INT.match(text):
         return int(text.rstrip("N"))
@@ -108,77 +121,115 @@ def _atom(text: str, pos: int) -> Any:
     if m:
         return int(m.group(1)) / int(m.group(2))
     if text[0].isdigit() or (text[0] in "+-" and len(text) > 1 and text[1].isdigit()):
-        raise _EdnError(pos, f"bad number {text}")
+        raise _EdnError(line, f"bad number {text}")
     return Symbol(text)
 
 
 class _Parser:
-    def __init__(self, text: str):
-        self.text = text
-        self.pos = 0
+    """Recursive descent over the token list; tracks the line of each token. ``plain``:
+    keywords become plain strings and tagged values dicts (what lab records want)."""
+
+    def __init__(self, text: str, plain: bool = False):
+        lead = _SPACE.match(text).end()
+        self.toks = _TOKEN.findall(text, lead)
+        if lead + sum(len(a) + len(b) for a, b in self.toks) != len(text):
+            self._gap(text, lead)
+        self.i = 0
+        self.line = text.count("\n", 0, lead) + 1
+        self.tok_line = self.line
+        self.plain = plain
+        self.atoms: dict[str, Any] = {}  # keywords and numbers repeat on every line
+
+    def _gap(self, text: str, pos: int) -> None:
+        for m in _TOKEN.finditer(text, pos):
+            if m.start() != pos:
+                break
+            pos = m.end()
+        line = text.count("\n", 0, pos) + 1
+        raise _EdnError(line, "unterminated string" if text[pos] == '"' else f"unexpected {text[pos]!r}")
 
     def token(self):
-        """Next (kind, text, start) skipping whitespace and comments; None at the end."""
-        text = self.text
-        while self.pos < len(text):
-            m = _TOKEN.match(text, self.pos)
-            if m is None:
-                c = text[self.pos]
-                raise _EdnError(self.pos, "unterminated string" if c == '"' else f"unexpected {c!r}")
-            self.pos = m.end()
-            kind = m.lastgroup
-            if kind != "ws":
-                return kind, m.group(), m.start()
-        return None
+        """(kind, text) of the next token, None at the end; ``tok_line`` is its line."""
+        if self.i >= len(self.toks):
+            return None
+        tok, space = self.toks[self.i]
+        self.i += 1
+        self.tok_line = self.line
+        if "\n" in space:
+            self.line += space.count("\n")
+        kind = _KIND.get(tok[0]) or _kind(tok)
+        if kind == _STR and "\n" in tok:
+            self.line += tok.count("\n")
+        return kind, tok
 
     def form(self, tok=None) -> Any:
         tok = tok or self.token()
         if tok is None:
-            raise _EdnError(len(self.text), "unexpected end of input")
-        kind, text, start = tok
-        if kind == "atom":
-            return _atom(text, start)
-        if kind == "str":
-            return _unescape(text[1:-1], start)
-        if kind == "open":
-            return self.collection(text, start)
-        if kind == "close":
-            raise _EdnError(start, f"unexpected {text!r}")
-        if kind == "discard":
+            raise _EdnError(self.line, "unexpected end of input")
+        kind, text = tok
+        if kind == _ATOM:
+            try:
+                return self.atoms[text]
+            except KeyError:
+                value = _atom(text, self.tok_line)
+                if self.plain and isinstance(value, str):
+                    value = str.__str__(value)
+                self.atoms[text] = value
+                return value
+        if kind == _STR:
+            return _unescape(text[1:-1], self.tok_line) if "\\" in text else text[1:-1]
+        if kind == _OPEN:
+            return self.collection(text)
+        if kind == _CLOSE:
+            raise _EdnError(self.tok_line, f"unexpected {text!r}")
+        if kind == _DISCARD:
             self.form()
             return self.form()
-        if kind == "special":
-            return {"##Inf": math.inf, "##-Inf": -math.inf, "##NaN": math.nan}[text]
-        if kind == "tag":
+        if kind == _SPECIAL:
+            if text not in _SPECIALS:
+                raise _EdnError(self.tok_line, f"unexpected {text!r}")
+            return _SPECIALS[text]
+        if kind == _TAG:
             value = self.form()
-            return value if text in ("#inst", "#uuid") or isinstance(value, dict) else _Tagged(text[1:], value)
-        if kind == "char":
-            body = text[1:]
-            return _CHARS.get(body) or (chr(int(body[1:], 16)) if len(body) == 5 and body[0] == "u" else body)
-        raise _EdnError(start, f"unexpected {text!r}")  # pragma: no cover
+            if text in ("#inst", "#uuid") or isinstance(value, dict):
+                return value
+            return {"tag": text[1:], "value": value} if self.plain else _Tagged(text[1:], value)
+        body = text[1:]  # a character
+        return _CHARS.get(body) or (chr(int(body[1:], 16)) if len(body) == 5 and body[0] == "u" else body)
 
-    def collection(self, opener: str, start: int) -> Any:
+    def collection(self, opener: str) -> Any:
         closer = _CLOSERS[opener]
+        line = self.tok_line
         items = []
+        toks = self.toks
+        form = self.form
         while True:
-            tok = self.token()
-            if tok is None:
-                raise _EdnError(start, f"{opener} is never closed")
-            if tok[0] == "close":
-                if tok[1] != closer:
-                    raise _EdnError(tok[2], f"expected {closer!r}, got {tok[1]!r}")
+            if self.i >= len(toks):
+                raise _EdnError(line, f"{opener} is never closed")
+            tok, space = toks[self.i]
+            c = tok[0]
+            if c == closer:
+                self.i += 1
+                if "\n" in space:
+                    self.line += space.count("\n")
                 break
-            if tok[0] == "discard":
-                self.form()
+            tok = self.token()
+            if tok[0] == _CLOSE:
+                raise _EdnError(self.tok_line, f"expected {closer!r}, got {tok[1]!r}")
+            if tok[0] == _DISCARD:
+                form()
                 continue
-            items.append(self.form(tok))
+            items.append(form(tok))
         if opener == "{":
             if len(items) % 2:
-                raise _EdnError(start, "a map needs an even number of forms")
-            return {_hashable(k): v for k, v in zip(items[::2], items[1::2])}
-        if opener == "#{":
-            return [v for v in items]
+                raise _EdnError(line, "a map needs an even number of forms")
+            it = iter(items)
+            return {(k if type(k) is str else self._key(k)): v for k, v in zip(it, it)}
         return items
+
+    def _key(self, k: Any) -> Any:
+        k = _hashable(k)
+        return _plain_key(k) if self.plain else k
 
 
 def _hashable(k: Any) -> Any:
@@ -191,28 +242,19 @@ def _hashable(k: Any) -> Any:
 
 def loads(text: str) -> Any:
     """One EDN value (keywords stay ``Keyword``; vectors, lists and sets become lists)."""
-    p = _Parser(text)
-    value = p.form()
-    if p.token() is not None:
-        raise ValueError("more than one EDN value")
-    return value
-
-
-def _plain(value: Any) -> Any:
-    """Keywords and symbols to plain strings, collections to lists and dicts, for lab records."""
-    if isinstance(value, str):
-        return str.__str__(value)
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {(_plain(k) if isinstance(k, str) else _plain_key(k)): _plain(v) for k, v in value.items()}
-    if isinstance(value, _Tagged):
-        return {"tag": value.tag, "value": _plain(value.value)}
+    try:
+        p = _Parser(text)
+        value = p.form()
+        if p.token() is not None:
+            raise _EdnError(p.line, "more than one EDN value")
+    except _EdnError as e:
+        raise ValueError(f"line {e.line}: {e}") from None
     return value
 
 
 def _plain_key(k: Any) -> Any:
-    return json.dumps(_plain(list(k))) if isinstance(k, tuple) else k
+    """A vector or map used as a map key, as a JSON string (lab records are JSON)."""
+    return json.dumps(k, default=str) if isinstance(k, tuple) else k
 
 
 def _snippet(text: str, limit: int = 70) -> str:
@@ -220,11 +262,10 @@ def _snippet(text: str, limit: int = 70) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def _record(op: Any, path, line: int, source: str, expected: str) -> dict:
-    """A lab record from one parsed op (EDN map or JSON object)."""
-    if not isinstance(op, dict):
+def _record(rec: Any, path, line: int, source: str, expected: str) -> dict:
+    """A lab record from one parsed op (EDN map or JSON object, already plain)."""
+    if not isinstance(rec, dict):
         raise HistoryFormatError(path, line, f"{expected}, got {_snippet(source)}")
-    rec = _plain(op)
     if "process" not in rec or "type" not in rec or "f" not in rec:
         missing = ", ".join(k for k in ("process", "type", "f") if k not in rec)
         raise HistoryFormatError(path, line, f"{expected}, got {_snippet(source)} (no {missing})")
@@ -239,52 +280,97 @@ def _record(op: Any, path, line: int, source: str, expected: str) -> dict:
     return rec
 
 
-def _line_of(newlines: list[int], pos: int) -> int:
-    return bisect.bisect_right(newlines, pos - 1) + 1
-
-
 def read_edn(path: Union[str, Path], text: Optional[str] = None) -> list[dict]:
     return read_edn_lines(path, text)[0]
+
+
+# The usual Jepsen line is a flat map of keywords to scalars, strings or flat vectors: read
+# those with two C-level regex passes; anything else goes through the full parser.
+_SCALAR = r'(?:"(?:[^"\\]|\\.)*"|[^\s,\[\](){}"\\;#]+)'
+_VALUE = rf'(?:{_SCALAR}|\[(?:[\s,]*{_SCALAR})*[\s,]*\])'
+_PAIR = re.compile(rf':([^\s,\[\](){{}}"\\;#]+)[\s,]+({_VALUE})')
+_FLAT = re.compile(rf'[\s,]*\{{(?:[\s,]*:[^\s,\[\](){{}}"\\;#]+[\s,]+{_VALUE})*[\s,]*\}}[\s,]*')
+_ITEM = re.compile(_SCALAR)
+
+
+def _flat_lines(text: str) -> Optional[list[tuple[dict, int, str]]]:
+    """(map, line, source) per line when every non-blank line is one flat op map, else None."""
+    atoms: dict[str, Any] = {}
+
+    def value(v: str, line: int) -> Any:
+        c = v[0]
+        if c == '"':
+            return _unescape(v[1:-1], line) if "\\" in v else v[1:-1]
+        if c == "[":
+            return [value(x, line) for x in _ITEM.findall(v, 1)]
+        try:
+            return atoms[v]
+        except KeyError:
+            x = _atom(v, line)
+            x = atoms[v] = str.__str__(x) if isinstance(x, str) else x
+            return x
+
+    out = []
+    for n, raw in enumerate(text.split("\n"), start=1):
+        if not raw or raw.isspace():
+            continue
+        if _FLAT.fullmatch(raw) is None:
+            return None
+        out.append(({k: value(v, n) for k, v in _PAIR.findall(raw)}, n, raw))
+    return out
 
 
 def read_edn_lines(path: Union[str, Path], text: Optional[str] = None) -> tuple[list[dict], list[int]]:
     """Records and the line each starts on. One op map per line, or one vector of them."""
     if text is None:
         text = Path(path).read_text(encoding="utf-8")
-    newlines = [m.start() for m in re.finditer("\n", text)]
-    parser = _Parser(text)
-    records, lines = [], []
-    depth = 0  # inside a top-level [...] or (...) wrapping the whole history
     try:
-        while True:
-            tok = parser.token()
-            if tok is None:
-                if depth == 1:
-                    raise _EdnError(len(text), "the history's [ is never closed")
-                break
-            kind, tok_text, start = tok
-            if kind == "open" and tok_text in "[(" and depth == 0 and not records:
-                depth = 1
-                continue
-            if kind == "close" and depth == 1:
-                depth = 2  # only whitespace may follow
-                continue
-            if depth == 2:
-                raise _EdnError(start, f"unexpected {_snippet(tok_text)} after the history's closing bracket")
-            if kind == "discard":
-                parser.form()
-                continue
-            op = parser.form(tok)
-            line = _line_of(newlines, start)
-            rec = _record(op, path, line, text[start:parser.pos], EXPECTED_EDN)
-            t = rec.get("time")
-            if isinstance(t, (int, float)) and not isinstance(t, bool):
-                rec["time"] = t / 1e9  # Jepsen's time is in nanoseconds
-            records.append(rec)
-            lines.append(line)
+        ops = _flat_lines(text)
+    except _EdnError:
+        ops = None  # the full parser says where
+    try:
+        if ops is None:
+            ops = _forms(text)
     except _EdnError as e:
-        raise HistoryFormatError(path, _line_of(newlines, e.pos), f"bad EDN: {e}") from None
+        raise HistoryFormatError(path, e.line, f"bad EDN: {e}") from None
+    records, lines = [], []
+    for op, line, source in ops:
+        rec = _record(op, path, line, source, EXPECTED_EDN)
+        t = rec.get("time")
+        if isinstance(t, (int, float)) and not isinstance(t, bool):
+            rec["time"] = t / 1e9  # Jepsen's time is in nanoseconds
+        records.append(rec)
+        lines.append(line)
     return records, lines
+
+
+def _forms(text: str) -> list[tuple[Any, int, str]]:
+    """(form, line, source) for each top-level form, or each element of one wrapping vector."""
+    parser = _Parser(text, plain=True)
+    out = []
+    depth = 0  # 1: inside a [...] or (...) wrapping the whole history; 2: after it
+    while True:
+        tok = parser.token()
+        if tok is None:
+            if depth == 1:
+                raise _EdnError(parser.line, "the history's opening bracket is never closed")
+            return out
+        kind, tok_text = tok
+        if kind == _OPEN and tok_text in "[(" and depth == 0 and not out:
+            depth = 1
+            continue
+        if kind == _CLOSE and depth == 1:
+            depth = 2
+            continue
+        if depth == 2:
+            raise _EdnError(parser.tok_line, f"unexpected {_snippet(tok_text)} after the history's closing bracket")
+        if kind == _DISCARD:
+            parser.form()
+            continue
+        line, first = parser.tok_line, parser.i - 1
+        form = parser.form(tok)
+        used = parser.toks[first:parser.i]
+        out.append((form, line, "".join(a + b for a, b in used[:-1]) + used[-1][0]))
 
 
 # ---------------------------------------------------------------- reading JSONL

@@ -43,6 +43,12 @@ class RunRecorder(Recorder):
         with self._lock:
             self._append({"kind": "harness", "f": f, "value": value})
 
+    def count(self, pred, since: float = 0.0) -> int:
+        """How many records from ``since`` on satisfy ``pred``, without copying the history
+        (the harness polls this while a run records thousands of samples)."""
+        with self._lock:
+            return sum(1 for r in self._records if r.get("time", 0.0) >= since and pred(r))
+
     def at(self, monotonic: float) -> float:
         """A monotonic reading on this history's clock."""
         return round(monotonic - self.t0, 6)

@@ -76,8 +76,8 @@ class Nemesis:
 
     def start(self, fault: Fault) -> list[str]:
         nodes = self.lab.resolve(fault.target)
-        params = {**fault.params, "nodes": nodes, "addresses": [":".join(map(str, self.lab.backend.address(n)))
-                                                                  for n in nodes]}
+        params = {**fault.params, "nodes": nodes, "backend": self.lab.backend.name,
+                  "addresses": [":".join(map(str, self.lab.backend.address(n))) for n in nodes]}
         self.rec.nemesis(fault.kind, "start", fault.target, params)
         KINDS[fault.kind].apply(self.lab, nodes, fault.params)
         if KINDS[fault.kind].heal is not None:

@@ -488,6 +488,14 @@ def judge_failover(h: RunView, r: ScenarioResult, n: int = 0, label: str = "", v
     if check_loss:  # (not when the shard is lost later in the run: its final reads find it empty)
         r.check(f"{label}no write acknowledged by the replica (WAIT {wait_replicas}) was lost", waited["lost"] == 0,
                 {k: waited[k] for k in ("acknowledged", "lost", "lost_keys", "unread")}, expected="lost 0")
+    if check_loss and promo is not None:  # the old primary is gone: the new one took every later write
+        t_promo = t + promo["t_s"]
+        late = [op for op in h.lane(victim) if op.f == "write" and op.ok and op.t_invoke >= t_promo
+                and (nxt is None or op.t_invoke < nxt)]
+        gone = [op.key for op in late if h.final.get(op.key) != op.value]
+        r.check(f"{label}no write sent after the promotion and acknowledged was lost (the new primary took it)",
+                not gone, {"acknowledged_after_promotion": len(late), "lost": len(gone), "examples": gone[:3]},
+                expected="lost 0")
     rest = loss.write_loss(h.client_records(tuple(others)))
     r.check(f"{label}no write reported failed was applied, and every write to the other shards is readable",
             plain["fail_applied"] == 0 and rest["lost"] == 0 and rest["fail_applied"] == 0,
@@ -507,6 +515,11 @@ def judge_failover(h: RunView, r: ScenarioResult, n: int = 0, label: str = "", v
                                                            if e["value"].get("lane") == victim),
                       f"{prefix}moved_on_dead_shard": sum(e["value"]["redirect"] == "MOVED" for e in redirects)})
     r.details[f"{prefix}timeline"] = window
+    fault = h.fault(n) or {"f": "?", "params": {}}
+    how = {"kill": "SIGKILL", "pause": "SIGSTOP"}.get(fault["f"], fault["f"])
+    if fault["params"].get("backend") == "docker":
+        how = {"kill": "docker kill", "pause": "docker pause"}.get(fault["f"], fault["f"])
+    r.details[f"{prefix}fault"] = f"{victim} ({how})"
     return {"unavailable_s": gap, "promotion": promo, "plain": plain}
 
 

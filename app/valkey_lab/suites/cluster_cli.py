@@ -1,6 +1,7 @@
 """The cluster suite as a command (app/cluster_test.py is its thin entry point)."""
 from __future__ import annotations
 
+from valkey_lab.checkers.availability import gaps
 from valkey_lab.harness import cli
 from valkey_lab.harness.cluster_lab import ClusterLab, open_lab
 from valkey_lab.harness.run import Act, run
@@ -37,20 +38,26 @@ def node_rows(records: list[dict]) -> list[dict]:
 def watch(lab: ClusterLab, console) -> dict:
     """--watch: one writer per shard, the nodes' roles, flags and epochs live; inject faults by
     hand (docker kill node-7000, kill -9 <pid>); Ctrl-C reports."""
-    lab.recorder  # noqa: B018 - the harness records everything the dashboard shows
-
     def show(lab: ClusterLab, facts: dict) -> None:
         dashboard(f"Valkey Cluster on {lab.backend_name}", console, lab.recorder.records, node_rows,
                   lambda: [lab.backend.fault_commands(n) for n in NODES])
     workload = lab.shard_workload()
-    for lane in workload.lanes:  # a dead shard should show as failures, not one long retry
-        lane.warm_ok = 3
-    out = run(lab, "watch", workload=workload, observers=lab.observers(), schedule=[Act(show)])
-    samples = cluster_events.samples_of(out.records)
+    for lane in workload.lanes:  # the user may break things at once: the dashboard comes up immediately
+        lane.warm_ok = 0
+    try:
+        run(lab, "watch", workload=workload, observers=lab.observers(), schedule=[Act(show)])
+    except KeyboardInterrupt:  # Ctrl-C outside the dashboard: the harness has cleaned up; report anyway
+        pass
+    records = [r for r in lab.recorder.records() if r.get("run") == "watch"]
+    samples = cluster_events.samples_of(records)
     changes = [{"at_s": e["t"], "from": PAIR.get(e["node"]), "to": e["node"]}
                for e in cluster_events.events(samples) if e["event"] == "promoted"]
-    rep = report(out.records, changes)
-    rep["writes_by_shard"] = {lane.lane: {s: sum(1 for op in _ops(out.records) if op.lane == lane.lane and op.type == s)
+    rep = report(records, changes)
+    # Outages per shard: the other shards keep writing, so a gap only shows shard by shard.
+    rep["outages"] = sorted(({"shard": lane.lane, "from_s": g["from"], "to_s": g["to"], "seconds": g["seconds"]}
+                             for lane in workload.lanes for g in gaps(records, 0.5, lane=lane.lane)),
+                            key=lambda o: o["from_s"])
+    rep["writes_by_shard"] = {lane.lane: {s: sum(1 for op in _ops(records) if op.lane == lane.lane and op.type == s)
                                           for s in ("ok", "fail", "info")} for lane in workload.lanes}
     rep["events"] = [{"t_s": e["t_s"], "event": e["event"], "data": e["data"]}
                      for e in cluster_events.relative(cluster_events.events(samples), 0.0)]

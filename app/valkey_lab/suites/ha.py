@@ -82,13 +82,24 @@ def judge_switch(h: RunView, r: ScenarioResult, n: int = 0, label: str = "", exp
     return switch
 
 
-def judge_loss(h: RunView, r: ScenarioResult, lane: str = WAIT_LANE, replicas: int = 1, label: str = "") -> dict:
-    """Loss of acknowledged writes, judged by the final reads of the history."""
+def judge_loss(h: RunView, r: ScenarioResult, lane: str = WAIT_LANE, replicas: int = 1, label: str = "",
+               safe_after_switch: bool = True) -> dict:
+    """Loss of acknowledged writes, judged by the final reads of the history. What may be
+    lost: writes only the old master acknowledged (asynchronous replication). What may not:
+    writes ``replicas`` replicas acknowledged (WAIT), and, when the old master can no longer
+    answer (a kill, a pause), every write sent after the switch."""
     records = h.client_records((lane,))
     waited = loss.write_loss(records, lane=lane, min_replicated=replicas)
     plain = loss.write_loss(records, lane=lane)
     r.check(f"{label}no write acknowledged by {replicas} replica(s) (WAIT) was lost", waited["lost"] == 0,
             {k: waited[k] for k in ("acknowledged", "lost", "lost_keys", "unread")}, expected="lost 0")
+    switch = switch_of(h, h.t_fault() or 0.0)
+    if safe_after_switch and switch is not None:
+        late = [op for op in h.lane(lane) if op.f == "write" and op.ok and op.t_invoke >= switch["time"]]
+        gone = [op.key for op in late if h.final.get(op.key) != op.value]
+        r.check(f"{label}no write sent after +switch-master and acknowledged was lost (the new master took it)",
+                not gone, {"acknowledged_after_switch": len(late), "lost": len(gone), "examples": gone[:3]},
+                expected="lost 0")
     r.check(f"{label}no write reported failed was applied (fail means not applied)", plain["fail_applied"] == 0
             and plain["unexpected"] == 0, {"fail_applied": plain["fail_applied"], "unexpected": plain["unexpected"]},
             expected=0)

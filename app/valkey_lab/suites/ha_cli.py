@@ -8,6 +8,7 @@ from valkey_lab.harness.run import Act, run
 from valkey_lab.report.watch import dashboard, report
 from valkey_lab.suites import ha, ha_faults
 from valkey_lab.topology.ha import SENTINELS, SERVERS
+from valkey_lab.workload.writer import Workload
 
 DESCRIPTION = ("Valkey HA (1 master, 2 replicas, 3 Sentinels): CRUD, failover, discovery, retry/backoff, "
                "consistency, replica sync, rejoin, quorum safety; with --all also pause, manual, chained and "
@@ -36,10 +37,16 @@ def watch(lab: HALab, console) -> dict:
     def show(lab: HALab, facts: dict) -> None:
         dashboard(f"Valkey HA on {lab.backend_name}", console, lab.recorder.records, node_rows,
                   lambda: [lab.backend.fault_commands(n) for n in SERVERS + SENTINELS])
-    out = run(lab, "watch", workload=lab.workload(), observers=lab.observers(), schedule=[Act(show)])
+    lane = lab.writer("watch", replicas=1, timeout_ms=200)
+    lane.warm_ok = 0  # the user may break things at once: the dashboard comes up immediately
+    try:
+        run(lab, "watch", workload=Workload([lane]), observers=lab.observers(), schedule=[Act(show)])
+    except KeyboardInterrupt:  # Ctrl-C outside the dashboard: the harness has cleaned up; report anyway
+        pass
+    records = [r for r in lab.recorder.records() if r.get("run") == "watch"]
     changes = [{"at_s": e["time"], "from": e["value"]["from"], "to": e["value"]["to"]}
-               for e in out.records if e.get("kind") == "client-event" and e.get("f") == "master-change"]
-    return report(out.records, changes)
+               for e in records if e.get("kind") == "client-event" and e.get("f") == "master-change"]
+    return report(records, changes)
 
 
 def main(argv=None) -> int:

@@ -43,7 +43,7 @@ def manual_method(lab: HALab):
 
 def manual(h: RunView, r: ScenarioResult) -> None:
     judge_switch(h, r, label="SENTINEL FAILOVER: ", expect_gap=False, lane="wait2")
-    judge_loss(h, r, lane="wait2", replicas=2)
+    judge_loss(h, r, lane="wait2", replicas=2, safe_after_switch=False)
     judge_counter(h, r)
     r.metrics["failover_requests"] = len(h.harness("failover-request"))
     r.metrics["note"] = ("Sentinel's manual failover does not stop writes on the old master: only writes both "

@@ -1,0 +1,133 @@
+"""``python app/check.py``: verdicts as exit codes, JSON out, one-line errors."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from check import main  # app/check.py
+
+ROOT = Path(__file__).resolve().parents[2]
+JEPSEN = ROOT / "tests" / "data" / "jepsen"
+LAB = ROOT / "tests" / "data" / "lab"
+
+# file -> (model, linearizable?)
+EXPECTED = {
+    "register-valid.edn": ("register", True),
+    "register-info-write-later.edn": ("register", True),
+    "register-stale-read.edn": ("register", False),
+    "register-cas-overwritten.edn": ("register", False),
+    "kv-append-valid.edn": ("kv", True),
+    "kv-lost-append.edn": ("kv", False),
+}
+
+
+def test_every_jepsen_data_file_has_an_expected_verdict():
+    assert sorted(p.name for p in JEPSEN.glob("*.edn")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_jepsen_histories_give_the_expected_exit_code(name, capsys):
+    model, linearizable = EXPECTED[name]
+    assert main([str(JEPSEN / name), "--model", model]) == (0 if linearizable else 1)
+    out = capsys.readouterr().out
+    assert ("NOT linearizable" in out) is not linearizable
+    if not linearizable:
+        assert "cannot be linearized" in out and "counterexample" in out
+
+
+@pytest.mark.parametrize("name, code", [("register-failover-ok.jsonl", 0), ("register-lost-write.jsonl", 1)])
+def test_lab_histories(name, code):
+    assert main([str(LAB / name)]) == code
+
+
+def test_json_results_and_any_invalid_history_fails_the_run(tmp_path):
+    out = tmp_path / "reports" / "check.json"
+    files = [JEPSEN / "register-valid.edn", JEPSEN / "register-stale-read.edn"]
+    assert main([*map(str, files), "--json", str(out)]) == 1
+    results = json.loads(out.read_text())["results"]
+    assert [(Path(r["file"]).name, r["model"], r["valid"]) for r in results] == [
+        ("register-valid.edn", "register", True), ("register-stale-read.edn", "register", False)]
+    assert results[0]["counterexample"] is None and results[0]["ops"] == 9 and results[0]["seconds"] >= 0
+    cx = results[1]["counterexample"]
+    assert cx["op"] == {"process": 0, "type": "ok", "f": "read", "key": None, "value": 1,
+                        "invoke": 0.007, "complete": 0.008, "index": 7}
+    assert "after p0 write 1, p2 write 3 the register holds 3, so p0 read 1 is impossible" in cx["summary"]
+
+
+def test_script_runs_from_the_repo_root_without_path_tricks():
+    run = subprocess.run([sys.executable, "app/check.py", str(JEPSEN / "register-cas-overwritten.edn")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1, run.stderr
+    assert "p2 cas 1->3" in run.stdout and run.stderr == ""
+
+
+def _one_line_error(capsys, *fragments):
+    captured = capsys.readouterr()
+    err = captured.err
+    assert err.count("\n") == 1 and err.startswith("check.py: ") and "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in err, err
+    return captured
+
+
+def test_missing_file_is_bad_input(capsys, tmp_path):
+    assert main([str(tmp_path / "nope.edn")]) == 2
+    _one_line_error(capsys, "nope.edn")
+
+
+def test_bad_line_is_bad_input_naming_file_and_line(capsys, tmp_path):
+    bad = tmp_path / "history.edn"
+    bad.write_text('{:process 0, :type :invoke, :f :read}\n{:process 0, :type :ok, :f :read}\n{:oops 1}\n')
+    assert main([str(JEPSEN / "register-valid.edn"), str(bad)]) == 2
+    captured = _one_line_error(capsys, "history.edn:3: ", "expected a map like {:process 0", "got {:oops 1}")
+    assert captured.out == ""  # nothing is checked before all the input reads
+
+
+def test_history_the_checker_rejects_is_bad_input_with_its_line(capsys, tmp_path):
+    bad = tmp_path / "h.jsonl"
+    bad.write_text('{"kind": "meta"}\n'
+                   '{"kind": "client", "process": 0, "type": "invoke", "f": "write", "value": 1, "time": 0}\n'
+                   '{"kind": "client", "process": 1, "type": "ok", "f": "write", "value": 1, "time": 1}\n')
+    assert main([str(bad)]) == 2
+    _one_line_error(capsys, "h.jsonl:3: ", "process 1 completes ok write without an open invoke")
+
+
+def test_model_mismatch_is_bad_input(capsys):
+    assert main([str(JEPSEN / "kv-append-valid.edn"), "--model", "register"]) == 2
+    _one_line_error(capsys, "kv-append-valid.edn:1: ", "not part of the register model")
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["x.edn", "--model", "queue"], "invalid choice: 'queue'"),
+    ([], "the following arguments are required"),
+    (["x.edn", "--timeout", "soon"], "invalid float value"),
+    (["x.edn", "--timeout", "0"], "--timeout must be positive"),
+])
+def test_argument_errors_are_one_line_and_exit_2(capsys, argv, fragment):
+    with pytest.raises(SystemExit) as exit_:
+        code = main(argv)
+        raise SystemExit(code)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and fragment in err and "usage:" not in err
+
+
+def _hard_kv(path, n=13):
+    """n concurrent appends and a get nobody can explain: every order has to be tried."""
+    lines = [f'{{:process {p}, :type :invoke, :f :append, :key "k", :value "{chr(97 + p)}"}}' for p in range(n)]
+    lines.append(f'{{:process {n}, :type :invoke, :f :get, :key "k", :value nil}}')
+    lines += [f'{{:process {p}, :type :ok, :f :append, :key "k", :value "{chr(97 + p)}"}}' for p in range(n)]
+    lines.append(f'{{:process {n}, :type :ok, :f :get, :key "k", :value "zz"}}')
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_timeout_is_exit_3_unless_another_history_is_invalid(tmp_path, capsys):
+    hard = _hard_kv(tmp_path / "hard.edn")
+    out = tmp_path / "r.json"
+    assert main([hard, "--model", "kv", "--timeout", "0.2", "--json", str(out)]) == 3
+    assert json.loads(out.read_text())["results"][0]["valid"] is None
+    assert "unknown (timeout)" in capsys.readouterr().out
+    assert main([hard, str(JEPSEN / "kv-lost-append.edn"), "--model", "kv", "--timeout", "0.2"]) == 1
