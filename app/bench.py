@@ -7,12 +7,12 @@ write loss with and without WAIT, time to ready; the lab's clients beside stock 
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -24,12 +24,11 @@ from valkey_lab.bench import cluster as bench_cluster
 from valkey_lab.bench import ha as bench_ha
 from valkey_lab.bench.stats import summary
 from valkey_lab.harness.cli import OneLineParser, default_console
-from valkey_lab.harness.ha_lab import HALab, server_version
+from valkey_lab.harness.ha_lab import open_lab
 from valkey_lab.history.recorder import RunRecorder
 from valkey_lab.history.view import RunView
 from valkey_lab.report import plot
-from valkey_lab.topology.ha import HATopology, local_backend
-from valkey_lab.util import LabError, WaitTimeout, now, password
+from valkey_lab.util import LabError, WaitTimeout, now
 
 HA_BASE = 6790
 
@@ -41,22 +40,8 @@ def machine() -> dict:
             "date": time.strftime("%Y-%m-%d")}
 
 
-@contextmanager
 def ha_lab(base_port: int, recorder):
-    pw = password()
-    backend = local_backend(pw, base_port)
-    topo = HATopology(backend, pw)
-    lab = None
-    try:
-        ready_s = topo.wait_ready(timeout=60)
-        lab = HALab(backend, topo, pw, recorder, backend_name="local", valkey_version=server_version(topo),
-                    ready_s=ready_s)
-        yield lab
-    finally:
-        if lab is not None:
-            lab.close()
-        topo.close()
-        backend.close()
+    return open_lab(argparse.Namespace(backend="local", base_port=base_port), recorder)
 
 
 def ha_ready_times(base_port: int, times: int, recorder) -> list[float]:

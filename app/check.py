@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Is a history linearizable? Jepsen EDN or lab JSONL, register or kv model.
+"""Is a history linearizable? Jepsen EDN or lab JSONL (optionally .gz), register or kv model.
 
     python app/check.py history.jsonl --model register
     python app/check.py tests/data/jepsen/*.edn --model kv --json reports/check.json --timeout 60

@@ -132,6 +132,23 @@ def test_read_history_picks_the_format_by_extension_then_content(tmp_path):
     assert read_history(tmp_path / "noext2") == read_history(DATA / "lab" / "register-lost-write.jsonl")
 
 
+def test_gzipped_histories_and_unknown_record_kinds(tmp_path):
+    import gzip
+    lines = ['{"kind": "meta"}', '{"kind": "harness", "f": "steady", "time": 0.1}',
+             '{"kind": "client-event", "type": "retry", "time": 0.2}',
+             '{"kind": "client", "process": 0, "type": "invoke", "f": "write", "key": "k", "value": "v", "time": 1}',
+             '{"kind": "client", "process": 0, "type": "ok", "f": "write", "key": "k", "value": "v", "time": 2}']
+    (tmp_path / "h.jsonl.gz").write_bytes(gzip.compress("\n".join(lines).encode()))
+    records = read_history(tmp_path / "h.jsonl.gz")
+    assert [r["kind"] for r in records] == ["meta", "harness", "client-event", "client", "client"]
+    edn = (DATA / "jepsen" / "kv-lost-append.edn").read_bytes()
+    (tmp_path / "h.edn.gz").write_bytes(gzip.compress(edn))
+    assert read_history(tmp_path / "h.edn.gz") == read_history(DATA / "jepsen" / "kv-lost-append.edn")
+    (tmp_path / "bad.jsonl.gz").write_text("not gzip")
+    with pytest.raises(HistoryFormatError, match=r"^bad\.jsonl\.gz: not a gzip file"):
+        read_history(tmp_path / "bad.jsonl.gz")
+
+
 # ---------------------------------------------------------------- writing EDN
 
 def test_client_and_nemesis_ops_are_written_jepsen_style(tmp_path):

@@ -66,6 +66,18 @@ def test_stale_read_is_not_linearizable_and_explained():
     assert [(r["role"], r["value"]) for r in cx["ops"]] == [("before", 1), ("before", 2), ("failed", 1)]
 
 
+def test_the_counterexample_blames_the_late_stale_read_not_an_early_good_one():
+    # The search learns early that value 1 must never be overwritten (the late read needs
+    # it), but the report must name the late read, as a plain WGL search would.
+    result = check(h(ok(0, "write", 1, 0, 1), ok(1, "write", 2, 2, 6), ok(2, "read", 2, 3, 4),
+                     ok(0, "read", 2, 7, 8), ok(3, "read", 1, 10, 11)))
+    assert result["valid"] is False
+    cx = result["counterexample"]
+    assert (cx["op"]["process"], cx["op"]["value"], cx["op"]["invoke"]) == (3, 1, 10)
+    assert cx["summary"].startswith("p3 read 1 (ok, invoked 10s, completed 11s) cannot be linearized: after ")
+    assert "the register holds 2, so p3 read 1 is impossible" in cx["summary"]
+
+
 def test_read_of_the_initial_nil_after_a_completed_write_is_stale():
     assert valid(h(ok(1, "read", None, 0, 3), ok(0, "write", 1, 1, 2)))
     assert not valid(h(ok(0, "write", 1, 0, 1), ok(1, "read", None, 2, 3)))
@@ -241,13 +253,14 @@ def test_unknown_model():
 
 
 def hard_kv(n=12):
-    """n concurrent appends and a get nobody can explain: the search has to try every order."""
-    history = [dict(kind="client", process=p, type="invoke", f="append", key="k", value=chr(97 + p), time=p)
-               for p in range(n)]
-    history.append(dict(kind="client", process=n, type="invoke", f="get", key="k", value=None, time=n))
-    history += [dict(kind="client", process=p, type="ok", f="append", key="k", value=chr(97 + p), time=n + 1 + p)
-                for p in range(n)]
-    history.append(dict(kind="client", process=n, type="ok", f="get", key="k", value="zz", time=3 * n))
+    """n concurrent appends, a concurrent put "z" and a get "zz" nobody can explain: the search
+    has to try the orders of every subset."""
+    def op(p, typ, f, value, t):
+        return dict(kind="client", process=p, type=typ, f=f, key="k", value=value, time=t)
+    history = [op(p, "invoke", "append", chr(97 + p), p) for p in range(n)]
+    history += [op(n, "invoke", "put", "z", n), op(n + 1, "invoke", "get", None, n + 0.5)]
+    history += [op(p, "ok", "append", chr(97 + p), n + 1 + p) for p in range(n)]
+    history += [op(n, "ok", "put", "z", 3 * n), op(n + 1, "ok", "get", "zz", 3 * n + 1)]
     return history
 
 

@@ -11,7 +11,7 @@ import socket
 from typing import Optional
 
 from valkey_lab.backends.netfault import Partition
-from valkey_lab.util import LabError
+from valkey_lab.util import LabError, wait_for
 from valkey_lab.backends.base import READY_TIMEOUT_S, Addr, Backend
 
 LOOPBACK = "127.0.0.1"
@@ -111,7 +111,9 @@ class DockerBackend(Backend):
             container.unpause()
         if container.status in ("running", "paused"):
             container.kill()
-        self._reload(node)
+        # The API answers once the signal is sent; a kill returns once the node is dead, as locally.
+        wait_for(lambda: self._reload(node).status != "running", f"{node} to be dead after docker kill", 10,
+                 interval=0.01)
 
     def start(self, node: str) -> None:
         """Start (or unpause) the container and return once the node answers PING."""

@@ -13,6 +13,7 @@ from typing import Optional
 from rich.console import Console
 from rich.table import Table
 
+from valkey_lab.bench import stats
 from valkey_lab.bench.stats import summary
 from valkey_lab.bench.stock import StockClusterClient, settings
 from valkey_lab.checkers import availability, loss
@@ -103,21 +104,16 @@ def measure(h: RunView) -> dict:
 
 
 def lanes_for_picture(h: RunView) -> dict:
-    t = h.t_fault()
-    return {client: [{"t_invoke": op.t_invoke - t, "t_complete": None if op.t_complete is None else op.t_complete - t,
-                      "status": op.type} for op in h.lane(_lane_name(client, VICTIM))] for client in (LAB, LAB_WAIT, STOCK)}
+    return stats.lanes_for_picture({c: h.lane(_lane_name(c, VICTIM)) for c in (LAB, LAB_WAIT, STOCK)}, h.t_fault())
 
 
 def summarize(runs: list[dict], node_timeout_s: float) -> dict:
     per_client = {}
     for name in (LAB, LAB_WAIT, STOCK):
-        unavailable = [r["clients"][name]["unavailable_s"] for r in runs]
-        s = summary(unavailable)
+        s = summary(r["clients"][name]["unavailable_s"] for r in runs)
         per_client[name] = {
-            "unavailable_s": s, "unavailable_s_runs": unavailable,
+            **stats.per_run(runs, name, "unavailable_s"), **stats.per_run(runs, name, "lag_after_promotion_s"),
             "unavailable_over_node_timeout_p50": None if s["p50"] is None else round(s["p50"] / node_timeout_s, 3),
-            "lag_after_promotion_s": summary(r["clients"][name]["lag_after_promotion_s"] for r in runs),
-            "lag_after_promotion_s_runs": [r["clients"][name]["lag_after_promotion_s"] for r in runs],
             "other_shards_ops": sum(r["clients"][name]["other_shards_ops"] for r in runs),
             "other_shards_failed": sum(r["clients"][name]["other_shards_failed"] for r in runs),
             "dead_shard_not_ok": sum(r["clients"][name]["dead_shard_not_ok"] for r in runs),

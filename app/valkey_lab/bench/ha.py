@@ -3,6 +3,7 @@ with the same retry settings write side by side through the same SIGKILLs. Every
 through the one harness; every figure is computed from the run's history."""
 from __future__ import annotations
 
+from valkey_lab.bench import stats
 from valkey_lab.bench.stats import summary
 from valkey_lab.bench.stock import StockHAClient, settings
 from valkey_lab.checkers import availability, loss
@@ -66,20 +67,15 @@ def measure(h: RunView) -> dict:
 
 
 def lanes_for_picture(h: RunView) -> dict:
-    t = h.t_fault()
-    return {lane: [{"t_invoke": op.t_invoke - t, "t_complete": None if op.t_complete is None else op.t_complete - t,
-                    "status": op.type} for op in h.lane(lane)] for lane in (LAB, LAB_WAIT, STOCK)}
+    return stats.lanes_for_picture({lane: h.lane(lane) for lane in (LAB, LAB_WAIT, STOCK)}, h.t_fault())
 
 
 def summarize(runs: list[dict], down_after_s: float) -> dict:
     per_client = {}
     for name in (LAB, LAB_WAIT, STOCK):
-        unavailable = [r["clients"][name]["unavailable_s"] for r in runs]
-        s = summary(unavailable)
+        s = summary(r["clients"][name]["unavailable_s"] for r in runs)
         per_client[name] = {
-            "unavailable_s": s, "unavailable_s_runs": unavailable,
-            "lag_after_switch_s": summary(r["clients"][name]["lag_after_switch_s"] for r in runs),
-            "lag_after_switch_s_runs": [r["clients"][name]["lag_after_switch_s"] for r in runs],
+            **stats.per_run(runs, name, "unavailable_s"), **stats.per_run(runs, name, "lag_after_switch_s"),
             "unavailable_over_down_after_p50": None if s["p50"] is None else round(s["p50"] / down_after_s, 3),
             "acknowledged": sum(r["clients"][name]["loss"]["acknowledged"] for r in runs),
             "lost": sum(r["clients"][name]["loss"]["lost"] for r in runs),

@@ -193,8 +193,9 @@ def _collect(history: Iterable[dict], model: str):
             if not (isinstance(o.a, tuple) and len(o.a) == 2):
                 raise HistoryError(f"cas value {o.value!r} is not [old new]", j)
             o.a, o.b = o.a
-        if code == _APPEND and not isinstance(o.a, str):
-            raise HistoryError(f"append value {o.value!r} is not a string", j)
+        if model == "kv" and not isinstance(o.a, str):
+            raise HistoryError(f"{o.f} value {o.value!r} is not a string (kv values are strings)",
+                               j if code != _READ else i)
         if timed:
             o.invoke = float(inv["time"])
             o.complete = float(comp["time"]) if comp is not None else None
@@ -231,10 +232,8 @@ def _drop_irrelevant_info(ops: list[_Op], model: str) -> list[_Op]:
 
         def observed(o: _Op) -> bool:
             if o.code == _WRITE:
-                if not isinstance(o.a, str):
-                    return any(g == o.a for r, g in gets if r > o.call)
-                return any(g.startswith(o.a) for r, g in gets if r > o.call and isinstance(g, str))
-            return o.a != "" and any(o.a in g for r, g in gets if r > o.call and isinstance(g, str))
+                return any(g.startswith(o.a) for r, g in gets if r > o.call)
+            return o.a != "" and any(o.a in g for r, g in gets if r > o.call)
 
         return [o for o in ops if o.type == "ok" or observed(o)]
     while True:
@@ -255,7 +254,7 @@ class _Timeout(Exception):
     pass
 
 
-def _search(ops: list[_Op], model: str, deadline: Optional[float]):
+def _search(ops: list[_Op], model: str, deadline: Optional[float], prune: bool = True):
     """WGL depth-first search. Returns (True, None) or (False, failure) where failure holds
     the furthest return the search could not get past and the states that reached it.
 
@@ -264,16 +263,20 @@ def _search(ops: list[_Op], model: str, deadline: Optional[float]):
     per info op. That is exact and canonical, and keeps the memo keys small: a single
     bitset over all ops made each step cost O(history) and the whole search quadratic.
 
-    Pruning, each sound on its own:
+    Pruning, each sound on its own (``prune=False`` turns off the last two, which cut dead
+    branches early and so move the point where the search stops):
     - a read that matches the state is linearized at once, without trying other orders:
       it changes nothing, so if any order works, one that puts it first works;
     - of identical info ops, a later-invoked one is tried only once the earlier is in:
       swapping them gives the same states;
     - register: leaving value v is a dead end while an op that needs v (ok read, ok cas
-      old) is still to be linearized and nothing left can set v again.
+      old) is still to be linearized and nothing left can set v again;
+    - kv: until the first get that must complete, when no put open before it could start
+      its value, only appends can help, so the state must stay a prefix of that value.
     """
     n = len(ops)
     register = model == "register"
+    values_pruned = register and prune
     events = []
     for k, o in enumerate(ops):
         events.append((o.call, 0, k))
@@ -359,6 +362,7 @@ def _search(ops: list[_Op], model: str, deadline: Optional[float]):
     steps = 0
     entry = nxt[0]
     fresh = True  # a new configuration: look for a read to force first
+    limit = None
     while True:
         steps += 1
         if deadline is not None and steps % _CHECK_EVERY == 0 and time.monotonic() > deadline:
@@ -376,6 +380,8 @@ def _search(ops: list[_Op], model: str, deadline: Optional[float]):
                 e = nxt[e]
             if not forced:
                 entry = nxt[0]
+                if not register and prune:
+                    limit = _kv_limit(nxt[0], tail, nxt, ent_call, ent_op, code, arg_a)
         if entry == tail:
             return True, None  # only info calls left: they may never happen
         if ent_call[entry]:
@@ -390,10 +396,11 @@ def _search(ops: list[_Op], model: str, deadline: Optional[float]):
                 ok = state == arg_a[k]
                 new = arg_b[k]
             else:
-                ok, new = True, state + arg_a[k]
+                new = state + arg_a[k]
+                ok = limit is None or limit.startswith(new)
             if ok and twin[k] and not info & twin[k]:
                 ok = False  # the earlier identical info op goes first
-            if ok and register:
+            if ok and values_pruned:
                 if produces[k] >= 0:
                     prod[produces[k]] -= 1
                 if needs[k] >= 0:
@@ -419,7 +426,7 @@ def _search(ops: list[_Op], model: str, deadline: Optional[float]):
                     memo = (front, rel, info | ibit[k], new)
                 if memo not in cache:
                     cache.add(memo)
-                    stack.append((entry, state, front, rel, info, forced))
+                    stack.append((entry, state, front, rel, info, forced, limit))
                     state, front, rel, info = new, nfront, nrel, memo[2]
                     # lift the call and its return out of the list
                     nxt[prv[entry]] = nxt[entry]
@@ -433,7 +440,7 @@ def _search(ops: list[_Op], model: str, deadline: Optional[float]):
                             return True, None
                     fresh = True
                     continue
-                if register:
+                if values_pruned:
                     if produces[k] >= 0:
                         prod[produces[k]] += 1
                     if needs[k] >= 0:
@@ -450,7 +457,7 @@ def _search(ops: list[_Op], model: str, deadline: Optional[float]):
             elif entry == best and len(configs) < _MAX_CONFIGS and all(s != state for _, s, _, _ in configs):
                 configs.append(((front, rel, info), state, tuple(s[0] for s in stack[-_TAIL:]), len(stack)))
         while stack:  # backtrack; past a forced read the configuration before it is dead too
-            entry, state, front, rel, info, was_forced = stack.pop()
+            entry, state, front, rel, info, was_forced, limit = stack.pop()
             r = match[entry]
             if r:
                 nxt[prv[r]] = r
@@ -458,7 +465,7 @@ def _search(ops: list[_Op], model: str, deadline: Optional[float]):
                 remaining += 1
             nxt[prv[entry]] = entry
             prv[nxt[entry]] = entry
-            if register:
+            if values_pruned:
                 k = ent_op[entry]
                 if produces[k] >= 0:
                     prod[produces[k]] += 1
@@ -476,6 +483,37 @@ def _search(ops: list[_Op], model: str, deadline: Optional[float]):
             return bool(i0 & ibit[k]) if fidx[k] < 0 else (fidx[k] < f0 or bool((r0 >> (fidx[k] - f0)) & 1))
         orders.append((member, values[st] if register else st, [ops[ent_op[e]] for e in tail_entries], depth))
     return False, (failed, orders, best, call_entry)
+
+
+def _natural_failure(ops: list[_Op], model: str, deadline: Optional[float], took: float):
+    """The value pruning stops the search where a value is about to be lost for good, which
+    can be long before the op that ends up impossible. Search again without it (on a small
+    time budget) so the report names the op a plain WGL search gets stuck on."""
+    budget = time.monotonic() + max(1.0, 10 * took)
+    if deadline is not None:
+        budget = min(budget, deadline)
+    try:
+        valid, failure = _search(ops, model, budget, prune=False)
+    except _Timeout:
+        return None
+    return failure if valid is False else None
+
+
+def _kv_limit(e, tail, nxt, ent_call, ent_op, code, arg_a) -> Optional[str]:
+    """The value of the first get that must complete, when no put open before it could
+    start that value: until that get only appends can help, so the state must stay a
+    prefix of it. None when there is no such get."""
+    puts = []
+    while e != tail:
+        k = ent_op[e]
+        if ent_call[e]:
+            if code[k] == _WRITE:
+                puts.append(arg_a[k])
+        elif code[k] == _READ:
+            g = arg_a[k]
+            return None if any(g.startswith(v) for v in puts) else g
+        e = nxt[e]
+    return None
 
 
 def _counterexample(key: Any, model: str, failure, ops: list[_Op]) -> dict:
@@ -604,11 +642,14 @@ def check(history: Iterable[dict], model: str = "register", timeout: Optional[fl
         entry = {"key": _jsonable(kops[0].key), "ops": len(kops), "info": sum(o.type == "info" for o in kops),
                  "dropped_info": len(kops) - len(kept), "valid": None}
         if deadline is None or time.monotonic() < deadline:
+            t0 = time.monotonic()
             try:
                 valid, failure = _search(kept, model, deadline)
             except _Timeout:
                 valid, failure = None, None
             entry["valid"] = valid
+            if valid is False and failure[1]:
+                failure = _natural_failure(kept, model, deadline, time.monotonic() - t0) or failure
             if valid is False:
                 entry["counterexample"] = _counterexample(kops[0].key, model, failure, kept)
                 if counterexample is None:

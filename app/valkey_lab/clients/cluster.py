@@ -38,7 +38,7 @@ from redis.exceptions import (AskError, ClusterDownError, ClusterError, MasterDo
                               RedisClusterException, SlotNotCoveredError, TryAgainError)
 from redis.retry import Retry
 
-from .retry import BackoffPolicy, RetryingCaller, UnknownOutcome, acked_write, now  # noqa: F401 - part of the client's API
+from .retry import BackoffPolicy, RetryingCaller, UnknownOutcome, acked_write, now
 
 T = TypeVar("T")
 Addr = tuple[str, int]
@@ -286,5 +286,5 @@ class ClusterClient:
         self.rc.close()
 
 
-__all__ = ["ClusterClient", "RETRYABLE", "ClusterUnavailable", "StaleSlotMap", "key_slot",
+__all__ = ["ClusterClient", "RETRYABLE", "UnknownOutcome", "ClusterUnavailable", "StaleSlotMap", "key_slot",
            "keys_in_ranges", "shard_of", "expected_counts", "distribution_rows", "spread_problems"]

@@ -85,6 +85,15 @@ def _judge_all(selected: list[Scenario], records: list[dict], console: Console, 
     return results
 
 
+def _save_history(args, recorder, report: Optional[dict] = None) -> None:
+    """--history DIR: the history (also of a run that failed half-way) and the report beside it."""
+    if getattr(args, "history", None) and len(recorder.records()) > 1:
+        Path(args.history).mkdir(parents=True, exist_ok=True)
+        recorder.save(Path(args.history) / "history.jsonl")
+        if report is not None:
+            _write(str(Path(args.history) / "report.json"), report)
+
+
 def _write(path: Optional[str], data: dict) -> None:
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -141,11 +150,7 @@ def run(suite: str, args: argparse.Namespace, scenarios: list[Scenario], methods
         _error(f"{suite}: interrupted; everything the run started has been stopped")
         return 130
     finally:
-        if getattr(args, "history", None) and len(recorder.records()) > 1:
-            Path(args.history).mkdir(parents=True, exist_ok=True)
-            recorder.save(Path(args.history) / "history.jsonl")
-            if report is not None:
-                _write(str(Path(args.history) / "report.json"), report)
+        _save_history(args, recorder, report)
     console.print(render.summary_table(report))
     _write(args.json, report)
     if args.json:
@@ -197,9 +202,7 @@ def _watch(suite: str, args, open_lab, watch: Callable, console: Console) -> int
         _error(f"{suite}: interrupted; everything the run started has been stopped")
         return 130
     finally:
-        if getattr(args, "history", None) and len(recorder.records()) > 1:
-            Path(args.history).mkdir(parents=True, exist_ok=True)
-            recorder.save(Path(args.history) / "history.jsonl")
+        _save_history(args, recorder)
     render_report(console, report)
     _write(args.json, {"suite": suite, "mode": "watch", **report} if args.json else {})
     return 0

@@ -13,16 +13,19 @@ from contextlib import contextmanager
 from typing import Optional
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from valkey_lab.backends.base import Backend
 from valkey_lab.clients.cluster import ClusterClient, keys_in_ranges
 from valkey_lab.clients.retry import BackoffPolicy
-from valkey_lab.harness.lab import client_events
+from valkey_lab.harness.lab import client_events, close_all
 from valkey_lab.observe.cluster import FlagSampler
 from valkey_lab.topology import cluster as ct
 from valkey_lab.topology.cluster import LAYOUT, NODES, PAIR, REPLICA_OF, ClusterTopology
 from valkey_lab.util import LabError, WaitTimeout, now, password, wait_for
 from valkey_lab.workload.keys import ShardKeys
+from valkey_lab.workload.register import CAS_SCRIPT, RegisterLane, RegisterOps
 from valkey_lab.workload.writer import Workload, Writer, final_reads, outcome
 
 # Errors by which a shard refuses service (as opposed to a transport hiccup).
@@ -46,6 +49,7 @@ class ClusterLab:
         self.run_id = os.urandom(3).hex()
         self.clients: list[ClusterClient] = []
         self._namespaces = itertools.count()
+        self._stale: list = []  # plain connections of stale register clients
         self.last_election = 0.0  # a primary votes for a shard's failover at most once per 2 x node-timeout
 
     @property
@@ -109,6 +113,28 @@ class ClusterLab:
         lanes = [self.shard_writer(s["primary"], s["ranges"], wait_replicas=(wait_for_shard or {}).get(s["primary"], 0))
                  for s in self.topology.shards()]
         return Workload(lanes + list(extra))
+
+    def register_workload(self, node: str, processes: int = 5, stale: int = 0, keys: int = 3, seed: int = 1
+                          ) -> Workload:
+        """Jepsen's register on keys of ``node``'s slots: ``processes`` clients through the lab's
+        cluster client, plus ``stale`` clients holding a plain connection to ``node``."""
+        names = keys_in_ranges(self.key(f"w{next(self._namespaces)}", "register"), [LAYOUT[node]], keys)
+        lanes = []
+        for i in range(processes):
+            c = self.client(self.policy(), lane="register")
+            ops = RegisterOps(read=lambda k, c=c: c.call(lambda rc: rc.get(k), idempotent=True),
+                              write=lambda k, v, c=c: c.call(lambda rc: rc.set(k, v)),
+                              cas=lambda k, old, new, c=c: bool(c.call(lambda rc: rc.eval(CAS_SCRIPT, 1, k, old, new))))
+            lanes.append(RegisterLane(self.recorder, "register", ops, names, seed=seed * 1000 + i))
+        for i in range(stale):
+            host, port = self.backend.address(node)
+            conn = redis.Redis(host, port, password=self.password, socket_timeout=0.5, socket_connect_timeout=0.5,
+                               decode_responses=True, retry=Retry(NoBackoff(), 0))
+            self._stale.append(conn)
+            ops = RegisterOps(read=conn.get, write=lambda k, v, conn=conn: conn.set(k, v),
+                              cas=lambda k, old, new, conn=conn: bool(conn.eval(CAS_SCRIPT, 1, k, old, new)))
+            lanes.append(RegisterLane(self.recorder, f"stale:{node}", ops, names, seed=seed * 1000 + 100 + i))
+        return Workload(lanes)
 
     def observers(self, exclude: tuple = ()) -> list:
         return [FlagSampler(self.topology, lambda: [n for n in NODES if n not in exclude and self.backend.is_running(n)],
@@ -282,12 +308,8 @@ class ClusterLab:
         final_reads(self.recorder, keys, c.get_many)
 
     def close(self) -> None:
-        for c in self.clients:
-            try:
-                c.close()
-            except Exception:  # noqa: BLE001 - best effort on the way out
-                pass
-        self.clients.clear()
+        close_all(self.clients)
+        close_all(self._stale)
 
 
 @contextmanager

@@ -12,14 +12,17 @@ from contextlib import contextmanager
 from typing import Optional
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from valkey_lab.backends.base import Backend
 from valkey_lab.clients.ha import BackoffPolicy, HAClient
-from valkey_lab.harness.lab import client_events
+from valkey_lab.harness.lab import client_events, close_all
 from valkey_lab.observe.sentinel import RoleSampler, SentinelObserver
 from valkey_lab.topology.ha import (DOWN_AFTER_S, FAILOVER_TIMEOUT_S, SENTINELS, SERVERS, SERVICE, HATopology,
                                     docker_backend, docker_stack_running, local_backend, DEFAULT_LOCAL_BASE_PORT)
 from valkey_lab.util import WaitTimeout, now, password, wait_for
+from valkey_lab.workload.register import CAS_SCRIPT, RegisterLane, RegisterOps
 from valkey_lab.workload.writer import Incrementer, Workload, Writer, final_reads, outcome
 
 SWITCH_DEADLINE_S = DOWN_AFTER_S + FAILOVER_TIMEOUT_S + 5  # generous upper bound for one failover
@@ -36,6 +39,7 @@ class HALab:
         self.policy, self.backend_name, self.valkey_version, self.ready_s = policy, backend_name, valkey_version, ready_s
         self.run_id = uuid.uuid4().hex[:8]
         self._namespaces = itertools.count()  # every workload writes keys of its own
+        self._stale: list = []  # plain connections of stale register clients
         self._clients: list[HAClient] = []
 
     # -- what the checkers need ----------------------------------------------------------------
@@ -89,6 +93,29 @@ class HALab:
             lanes.append(self.counter())
         return Workload(lanes)
 
+    def register_workload(self, processes: int = 5, stale: int = 0, keys: int = 3, seed: int = 1) -> Workload:
+        """Jepsen's register: ``processes`` clients through the lab's HA client (following
+        Sentinel), plus ``stale`` clients holding a plain connection to the current master
+        (as an application that never asks Sentinel again would)."""
+        names = [self.key(f"w{next(self._namespaces)}", "register", str(i)) for i in range(keys)]
+        lanes = []
+        for i in range(processes):
+            c = self.client(lane="register")
+            ops = RegisterOps(read=lambda k, c=c: c.call(lambda r: r.get(k), idempotent=True),
+                              write=lambda k, v, c=c: c.call(lambda r: r.set(k, v)),
+                              cas=lambda k, old, new, c=c: bool(c.call(lambda r: r.eval(CAS_SCRIPT, 1, k, old, new))))
+            lanes.append(RegisterLane(self.recorder, "register", ops, names, seed=seed * 1000 + i))
+        if stale:
+            master = self.master()
+            for i in range(stale):
+                conn = self.direct(master)
+                self._stale.append(conn)
+                ops = RegisterOps(read=conn.get, write=lambda k, v, conn=conn: conn.set(k, v),
+                                  cas=lambda k, old, new, conn=conn: bool(conn.eval(CAS_SCRIPT, 1, k, old, new)))
+                lanes.append(RegisterLane(self.recorder, f"stale:{master}", ops, names,
+                                          seed=seed * 1000 + 100 + i))
+        return Workload(lanes)
+
     def observers(self) -> list:
         return [SentinelObserver(self.backend, self.password, self.recorder),
                 RoleSampler(self.backend, self.password, self.recorder)]
@@ -103,7 +130,7 @@ class HALab:
         """A plain connection to one node, as a client that never asks Sentinel would hold."""
         host, port = self.backend.address(node)
         return redis.Redis(host, port, password=self.password, socket_timeout=0.5, socket_connect_timeout=0.5,
-                           decode_responses=True)
+                           decode_responses=True, retry=Retry(NoBackoff(), 0))  # never sends a write twice
 
     def resolve(self, target: str) -> list[str]:
         if target == "master":
@@ -153,10 +180,10 @@ class HALab:
                            timeout or SWITCH_DEADLINE_S, accept=lambda m: m is not None and m not in victims)
             facts["new_master"] = new
             facts["t_new_master"] = now()
-        elif condition == "client-resumed":  # `count` ok ops (per lane in `lanes`) after the last fault
+        elif condition == "client-resumed":  # `count` ok ops in every lane (or `lane`) after the last fault
             t = self.recorder.at(facts["t_fault"])
-            count = params.get("count", 10)
-            lanes = params.get("lanes", [params.get("lane")])
+            count = params.get("count", 10)  # >= 2 per lane: at least one op invoked after the fault
+            lanes = params.get("lanes") or ([params["lane"]] if "lane" in params else facts.get("lanes", [None]))
             wait_for(lambda: all(self._ok_after(lane, t) >= count for lane in lanes),
                      f"the clients to write again after {victims}", timeout or self.policy.budget + 20, interval=0.02)
         elif condition == "rejoined":  # every running server except the master is its replica, link up
@@ -238,12 +265,8 @@ class HALab:
             c.close()
 
     def close(self) -> None:
-        for c in self._clients:
-            try:
-                c.close()
-            except Exception:  # noqa: BLE001 - best effort on the way out
-                pass
-        self._clients.clear()
+        close_all(self._clients)
+        close_all(self._stale)
 
 
 def server_version(topo: HATopology) -> str:

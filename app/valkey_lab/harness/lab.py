@@ -47,6 +47,16 @@ class Lab(Protocol):
         ...
 
 
+def close_all(clients: list) -> None:
+    """Close every client a lab handed out (best effort on the way out)."""
+    for c in clients:
+        try:
+            c.close()
+        except Exception:  # noqa: BLE001 - a client of a dead node may fail to close cleanly
+            pass
+    clients.clear()
+
+
 def client_events(recorder, lane: Optional[str] = None):
     """A client's on_event hook that records its retries, master changes and redirects
     (tagged with the workload lane the client serves, when it serves one)."""

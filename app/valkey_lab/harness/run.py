@@ -47,7 +47,8 @@ class Hold:
 
 @dataclass(frozen=True)
 class StopWorkload:
-    pass
+    """Stop the workload's lanes (only those whose name starts with ``lanes``, when given)."""
+    lanes: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ def run(lab, name: str, workload=None, schedule: Sequence[Step] = (), observers:
             for obs in observers:
                 started.append(obs.start())
             if workload is not None:
+                facts["lanes"] = [lane.lane for lane in workload.lanes]
                 t = now()
                 workload.start()
                 rec.harness("warm", {"seconds": round(now() - t, 3)})
@@ -127,7 +129,7 @@ def _step(lab, rec, nemesis: Nemesis, workload, step: Step, facts: dict) -> None
         sleep(step.seconds)
     elif isinstance(step, StopWorkload):
         if workload is not None:
-            workload.stop()
+            workload.stop(step.lanes)
     elif isinstance(step, Act):
         if callable(step.action):  # a scenario's own script: it records its evidence itself
             step.action(lab, facts, **step.params)

@@ -1,7 +1,7 @@
 """Histories on disk: Jepsen's EDN (read and write) and the lab's JSONL (read).
 
 ``read_history(path)`` returns lab records (plain dicts, see ``valkey_lab.history``) whatever
-the format: keywords become plain strings (``:ok`` -> ``"ok"``), integer processes are
+the format (.edn or .jsonl, either optionally gzipped): keywords become plain strings (``:ok`` -> ``"ok"``), integer processes are
 ``kind="client"``, any other process (``:nemesis``) ``kind="nemesis"``, and Jepsen's ``:time``
 (nanoseconds) becomes seconds. ``write_edn(records, path)`` writes client and nemesis records
 one op per line, as Jepsen does; meta and server records have no EDN equivalent and are left out.
@@ -10,6 +10,7 @@ A line that is not a history op raises ``HistoryFormatError`` naming the file an
 """
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import re
@@ -393,8 +394,8 @@ def read_jsonl_lines(path: Union[str, Path], text: Optional[str] = None) -> tupl
             raise HistoryFormatError(path, n, f"{EXPECTED_JSON}, got {_snippet(raw)} ({e.msg})") from None
         if not isinstance(rec, dict):
             raise HistoryFormatError(path, n, f"{EXPECTED_JSON}, got {_snippet(raw)}")
-        if rec.get("kind") in ("meta", "server") or (rec.get("kind") is not None and "type" not in rec):
-            records.append(rec)  # not an op: kept as is, checkers skip it
+        if rec.get("kind") not in (None, "client", "nemesis"):
+            records.append(rec)  # meta, server and other records: kept as is, checkers skip them
         else:
             records.append(_record(rec, path, n, raw, EXPECTED_JSON))
         lines.append(n)
@@ -406,10 +407,18 @@ def read_history(path: Union[str, Path]) -> list[dict]:
 
 
 def read_history_lines(path: Union[str, Path]) -> tuple[list[dict], list[int]]:
-    """EDN or JSONL by extension (.edn, .jsonl/.json), else by the first character."""
+    """EDN or JSONL by extension (.edn, .jsonl/.json, either optionally .gz), else by the
+    first character."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
     suffix = path.suffix.lower()
+    if suffix == ".gz":
+        try:
+            text = gzip.decompress(path.read_bytes()).decode("utf-8")
+        except (OSError, EOFError) as e:
+            raise HistoryFormatError(path, None, f"not a gzip file ({e})") from None
+        suffix = Path(path.stem).suffix.lower()
+    else:
+        text = path.read_text(encoding="utf-8")
     if suffix == ".edn":
         return read_edn_lines(path, text)
     if suffix in (".jsonl", ".json", ".ndjson"):

@@ -57,7 +57,7 @@ def _history(model: str, n_ops: int, processes: int, info_rate: float, seed: int
             v = counter if values is None else rng.randrange(values)
             if model == "kv":
                 f = "append" if rng.random() < 0.6 else "put"
-                value = f"{v}," if f == "append" else f"p{v},"
+                value = f"<{v}>" if f == "append" else f"<p{v}>"
             elif r < read_rate + cas_rate:
                 f = "cas"
                 value = [None, v]  # old filled in below from a recent write

@@ -30,10 +30,17 @@ class Fault:
 
 @dataclass(frozen=True)
 class Kind:
-    """How a fault kind acts on ``nodes`` (resolved names) and how it is undone."""
+    """How a fault kind acts on ``nodes`` (resolved names) and how it is undone.
+
+    ``in_effect_on_return``: the fault holds once ``apply`` returns (a SIGKILL waited for, a
+    ``docker kill`` answered, iptables rules in place), so its nemesis op is recorded right
+    after: an op invoked later cannot have been served by the faulted node, on any backend
+    (``docker kill`` takes tens of ms, a local SIGKILL less). Otherwise (a failover request
+    that ``apply`` waits out) the op is recorded before, when the request goes out."""
     apply: Callable[[Any, list[str], Mapping], None]
     heal: Optional[Callable[[Any, list[str], Mapping], None]]  # None: nothing to undo
     doc: str
+    in_effect_on_return: bool = True
 
 
 def _each(method: str) -> Callable:
@@ -62,7 +69,8 @@ KINDS: dict[str, Kind] = {
     "partition": Kind(_partition, _heal_partition,
                       "iptables: drop packets between the node and its peers (Sentinels, replicas, cluster bus); "
                       "the test client still reaches it"),
-    "failover": Kind(_manual_failover, None, "SENTINEL FAILOVER / CLUSTER FAILOVER: a coordinated switch"),
+    "failover": Kind(_manual_failover, None, "SENTINEL FAILOVER / CLUSTER FAILOVER: a coordinated switch",
+                     in_effect_on_return=False),
 }
 
 
@@ -78,8 +86,12 @@ class Nemesis:
         nodes = self.lab.resolve(fault.target)
         params = {**fault.params, "nodes": nodes, "backend": self.lab.backend.name,
                   "addresses": [":".join(map(str, self.lab.backend.address(n))) for n in nodes]}
-        self.rec.nemesis(fault.kind, "start", fault.target, params)
-        KINDS[fault.kind].apply(self.lab, nodes, fault.params)
+        kind = KINDS[fault.kind]
+        if not kind.in_effect_on_return:
+            self.rec.nemesis(fault.kind, "start", fault.target, params)
+        kind.apply(self.lab, nodes, fault.params)
+        if kind.in_effect_on_return:
+            self.rec.nemesis(fault.kind, "start", fault.target, params)
         if KINDS[fault.kind].heal is not None:
             self.active.append((fault, nodes))
         return nodes

@@ -11,7 +11,7 @@ from valkey_lab.history.view import RunView
 from valkey_lab.nemesis.fault import Fault
 from valkey_lab.observe import cluster as cluster_events
 from valkey_lab.suites.cluster import HEIR, VICTIM, judge_failover, rejoin_s
-from valkey_lab.suites.common import lane_summary
+from valkey_lab.suites.common import judge_linearizable, lane_summary, unavailable_s
 from valkey_lab.topology.cluster import LAYOUT, NODES, PRIMARIES, format_ranges
 from valkey_lab.workload.keys import ShardKeys
 from valkey_lab.workload.writer import Workload, Writer
@@ -319,8 +319,49 @@ def partition(h: RunView, r: ScenarioResult) -> None:
     _layout_back(RunView(h.all_records, "partition:with", h.settings), r)
 
 
+# ------------------------------------------------------------------------- linearizability
+def linearizable_kill_method(lab: ClusterLab):
+    """Jepsen's register (5 processes: read, write, cas) on keys of node-7000's slots while
+    node-7000 is SIGKILLed."""
+    return run(lab, "linearizable_kill", workload=lab.register_workload(VICTIM), observers=lab.observers(), schedule=[
+        Start(Fault("kill", VICTIM)), Await("promoted"), Await("shard-resumed", params={"lane": "register",
+                                                                                       "count": 20}),
+        Hold(2.0), StopWorkload(), Heal(), Await("rejoined")])
+
+
+def linearizable_kill(h: RunView, r: ScenarioResult) -> None:
+    t = h.t_fault()
+    gap = unavailable_s(h, t, "register") if t is not None else None
+    nt = h.settings["node_timeout_s"]
+    r.check(f"register ops on {VICTIM}'s slots resumed within 4 x node-timeout", gap is not None and gap <= 4 * nt,
+            gap, expected=f"<= {4 * nt}")
+    r.metrics["unavailable_s"] = gap
+    judge_linearizable(h, r, expect=None)
+
+
+def linearizable_partition_method(lab: ClusterLab):
+    """Jepsen's finding on the cluster: node-7000 is cut off from the other nodes while two
+    clients hold connections to it; the five cluster clients follow node-7003's promotion.
+    The isolated side stops last, and it refuses writes only after node-timeout."""
+    return run(lab, "linearizable_partition", workload=lab.register_workload(VICTIM, stale=2),
+               observers=lab.observers(), schedule=[
+        Start(Fault("partition", VICTIM)), Await("promoted"),
+        Await("shard-resumed", params={"lane": "register", "count": 20}), StopWorkload("register"), Hold(1.0),
+        StopWorkload(), Heal(), Await("rejoined")])
+
+
+def linearizable_partition(h: RunView, r: ScenarioResult) -> None:
+    t = h.t_fault()
+    events = cluster_events.events(cluster_events.samples_of(h.records))
+    promo = next((e for e in events if e["event"] == "promoted" and e["node"] == HEIR and t is not None
+                  and e["t"] >= t), None)
+    r.check(f"the majority side promoted {HEIR}", promo is not None, promo and f"{promo['t'] - t:.2f}s after the cut")
+    judge_linearizable(h, r, expect=False)
+
+
 METHODS = {"pause": pause_method, "partition": partition_method, "manual": manual_method, "chained": chained_method,
-           "shard_loss": shard_loss_method}
+           "shard_loss": shard_loss_method, "linearizable_kill": linearizable_kill_method,
+           "linearizable_partition": linearizable_partition_method}
 
 FAULT_SCENARIOS = [
     Scenario("pause", "SIGSTOP / docker pause node-7000: node-7003 promoted; resumed, 7000 is its replica", "pause",
@@ -333,4 +374,9 @@ FAULT_SCENARIOS = [
              chained, default=False),
     Scenario("shard_loss", "kill node-7000 and node-7003: other shards serve, lost slots fail clearly, back on "
              "restart", "shard_loss", shard_loss, default=False),
+    Scenario("linearizable_kill", "register ops (read/write/cas, 5 clients) on node-7000's slots while it is killed: "
+             "the linearizability verdict, whichever it is", "linearizable_kill", linearizable_kill, default=False),
+    Scenario("linearizable_partition", "register ops while node-7000 is partitioned and 2 clients still reach it: not "
+             "linearizable, with the counterexample", "linearizable_partition", linearizable_partition,
+             default=False),
 ]

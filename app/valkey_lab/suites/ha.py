@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Optional
 
 from valkey_lab.checkers import availability, loss
-from valkey_lab.checkers.topology import max_masters, sentinel_timeline
+from valkey_lab.checkers.topology import sentinel_timeline
 from valkey_lab.harness.ha_lab import HALab
 from valkey_lab.harness.results import Scenario, ScenarioResult
 from valkey_lab.harness.run import Act, Await, Heal, Hold, Start, StopWorkload, run
@@ -65,7 +65,7 @@ def judge_switch(h: RunView, r: ScenarioResult, n: int = 0, label: str = "", exp
     r.check(f"{label}the client followed the new master", follow is not None,
             follow and f"{follow['value']['from']} -> {follow['value']['to']}")
     ops = [op for op in h.lane(lane) if op.t_invoke >= t]
-    failed = [op for op in ops if op.type == "fail"]
+    failed = [op for op in ops if op.type == "fail" and op.f == "write"]  # a cas may fail by design
     r.check(f"{label}no write failed for good (refusals were retried to success or are 'info')", not failed,
             {"fail": len(failed), "examples": [op.error for op in failed[:2]]}, expected=0)
     switch_t = switch["time"] if switch else None
@@ -331,7 +331,10 @@ def quorum_method(lab: HALab):
     down_after = lab.settings()["down_after_s"]
     return run(lab, "quorum_safety", observers=lab.observers(), schedule=[
         Start(Fault("kill", "sentinels:2")), Start(Fault("kill", "master")), Hold(3 * down_after),
-        Heal("sentinels:2"), Await("new-master"), Heal(), Await("rejoined")])
+        # A Sentinel restarted while the master's container is stopped blocks ~20 s resolving
+        # its name in Docker (design notes, 4.3) before it catches up: every Sentinel must agree.
+        Heal("sentinels:2"), Await("new-master", timeout=lab.settings()["switch_deadline_s"] + 25), Heal(),
+        Await("rejoined")])
 
 
 def quorum_safety(h: RunView, r: ScenarioResult) -> None:

@@ -4,13 +4,14 @@ failover judgements of suites.ha (judge_switch, judge_loss, judge_rejoin)."""
 from __future__ import annotations
 
 from valkey_lab.checkers import availability, loss
-from valkey_lab.checkers.topology import epochs, sentinel_timeline
+from valkey_lab.checkers.topology import epochs, max_masters, sentinel_timeline
 from valkey_lab.harness.ha_lab import HALab
 from valkey_lab.harness.results import Scenario, ScenarioResult
 from valkey_lab.harness.run import Act, Await, Heal, Hold, Start, StopWorkload, run
 from valkey_lab.history.view import RunView
 from valkey_lab.nemesis.fault import Fault
-from valkey_lab.suites.ha import WAIT_LANE, judge_counter, judge_loss, judge_rejoin, judge_switch, rejoin_s, switch_of
+from valkey_lab.suites.common import judge_linearizable
+from valkey_lab.suites.ha import judge_counter, judge_loss, judge_rejoin, judge_switch, rejoin_s, switch_of
 from valkey_lab.workload.writer import Workload, Writer
 
 AFTER_HEAL = [Heal(), Await("rejoined"), Act("probe", {"replicas": 2}), Act("replica-reads", {"lanes": ("probe",)})]
@@ -71,10 +72,9 @@ def chained(h: RunView, r: ScenarioResult) -> None:
     heal = h.heal()
     t_heal = heal["time"] if heal else None
     # Until the killed nodes were restarted, at most one server may call itself master.
-    before = [s for s in h.roles(until=t_heal) if len(s["value"]["masters"]) > 1]
-    snaps = h.roles(until=t_heal)
-    r.check("at most one master at every snapshot until the restarts", not before and len(snaps) >= 20,
-            {"snapshots": len(snaps), "two_masters": [s["value"]["masters"] for s in before[:3]]},
+    masters = max_masters([rec for rec in h.records if t_heal is None or rec["time"] <= t_heal])
+    r.check("at most one master at every snapshot until the restarts", masters["valid"] is True
+            and masters["snapshots"] >= 20, {k: masters[k] for k in ("snapshots", "max_masters", "violations")},
             expected="no snapshot with two masters (>= 20 snapshots)")
     ep = epochs(h.records)
     tops = [e["value"] for e in h.server("epoch")]
@@ -173,7 +173,40 @@ def partition(h: RunView, r: ScenarioResult) -> None:
     r.details["rounds"] = [{"round": "without", **without}, {"round": "with min-replicas-to-write 1", **guarded}]
 
 
-METHODS = {"pause": pause_method, "manual": manual_method, "chained": chained_method, "partition": partition_method}
+# ------------------------------------------------------------------------- linearizability
+def linearizable_kill_method(lab: HALab):
+    """Jepsen's register (5 processes: read, write, cas) while the master is SIGKILLed."""
+    return run(lab, "linearizable_kill", workload=lab.register_workload(), observers=lab.observers(), schedule=[
+        Start(Fault("kill", "master")), Await("new-master"),
+        Await("client-resumed", params={"lane": "register", "count": 20}), Hold(2.0), StopWorkload(), Heal(),
+        Await("rejoined")])
+
+
+def linearizable_kill(h: RunView, r: ScenarioResult) -> None:
+    judge_switch(h, r, lane="register")
+    judge_linearizable(h, r, expect=None)
+
+
+def linearizable_partition_method(lab: HALab):
+    """Jepsen's 2013 Redis finding on Valkey: the master is cut off from Sentinels and
+    replicas while two clients still hold connections to it; the five clients that follow
+    Sentinel move to the new master. The isolated side stops last (its writes are the ones
+    the heal throws away)."""
+    return run(lab, "linearizable_partition", workload=lab.register_workload(stale=2), observers=lab.observers(),
+               schedule=[Start(Fault("partition", "master")), Await("new-master"),
+                         Await("client-resumed", params={"lane": "register", "count": 20}),
+                         StopWorkload("register"), Hold(1.0), StopWorkload(), Heal(), Await("rejoined")])
+
+
+def linearizable_partition(h: RunView, r: ScenarioResult) -> None:
+    switch = switch_of(h, h.t_fault() or 0.0)
+    r.check("the majority side promoted another master", switch is not None and switch["new"] not in h.victims(),
+            switch and switch["data"])
+    judge_linearizable(h, r, expect=False)
+
+
+METHODS = {"pause": pause_method, "manual": manual_method, "chained": chained_method, "partition": partition_method,
+           "linearizable_kill": linearizable_kill_method, "linearizable_partition": linearizable_partition_method}
 
 FAULT_SCENARIOS = [
     Scenario("pause", "SIGSTOP / docker pause the master: failover, then it returns as a replica", "pause", pause,
@@ -184,4 +217,9 @@ FAULT_SCENARIOS = [
              default=False),
     Scenario("partition", "isolate the master from Sentinels and replicas; writes lost, without and with "
              "min-replicas-to-write", "partition", partition, default=False),
+    Scenario("linearizable_kill", "register ops (read/write/cas, 5 clients) while the master is killed: the "
+             "linearizability verdict, whichever it is", "linearizable_kill", linearizable_kill, default=False),
+    Scenario("linearizable_partition", "register ops while the master is partitioned and 2 clients still reach it: "
+             "not linearizable, with the counterexample", "linearizable_partition", linearizable_partition,
+             default=False),
 ]

@@ -109,10 +109,12 @@ class Workload:
             lane.start()
         return self
 
-    def stop(self) -> None:
-        for lane in self.lanes:
+    def stop(self, prefix: Optional[str] = None) -> None:
+        """Stop every lane (or those whose name starts with ``prefix``)."""
+        lanes = [lane for lane in self.lanes if prefix is None or lane.lane.startswith(prefix)]
+        for lane in lanes:
             lane._stop.set()  # all at once: a lane stuck on a dead node must not delay the others
-        for lane in self.lanes:
+        for lane in lanes:
             lane.stop()
 
     def keys(self) -> list[str]:

@@ -1,0 +1,70 @@
+"""A register workload, Jepsen's: several processes do read, write and compare-and-set on a
+few keys, and record each op (``f`` read / write / cas; a cas value is ``[old, new]``).
+
+Writes carry values never written before (process and counter), so a stale read is visible.
+Nothing is retried after an ambiguous error: another client may have written the key since,
+so a late retry could overwrite a newer value; such an op is ``info``. A cas that finds
+another value completes ``fail`` (it certainly did not happen)."""
+from __future__ import annotations
+
+import random
+from typing import Callable, Optional
+
+from valkey_lab.workload.writer import Lane, describe, outcome
+
+# CAS in one step on the server: Valkey has no native compare-and-set for strings.
+CAS_SCRIPT = ("if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 "
+              "else return 0 end")
+
+
+class RegisterOps:
+    """How one process reads, writes and cas-es, over whatever connection it holds."""
+
+    def __init__(self, read: Callable[[str], Optional[str]], write: Callable[[str, str], None],
+                 cas: Callable[[str, str, str], bool]):
+        self.read, self.write, self.cas = read, write, cas
+
+
+class RegisterLane(Lane):
+    warm_ok = 3
+
+    def __init__(self, recorder, lane: str, ops: RegisterOps, keys: list[str], seed: int, pace: float = 0.01):
+        super().__init__(recorder, lane, pace)
+        self.ops, self.register_keys = ops, keys
+        self.keys = list(keys)
+        self.rng = random.Random(seed)
+        self.n = 0
+        self.seen: dict[str, Optional[str]] = {}
+
+    def step(self) -> None:
+        key = self.rng.choice(self.register_keys)
+        roll = self.rng.random()
+        if roll < 0.4:
+            h = self.rec.invoke(self.process, "read", key, None, **self._extra())
+            try:
+                got = self.ops.read(key)
+            except Exception as exc:  # noqa: BLE001 - a read with no answer tells nothing: info
+                self.rec.complete(h, "fail" if outcome(exc) == "fail" else "info", value=None, error=describe(exc),
+                                  **self._extra())
+                return
+            self.seen[key] = got
+            self.ok += 1
+            self.rec.complete(h, "ok", value=got, **self._extra())
+            return
+        self.n += 1
+        new = str(self.process * 1_000_000 + self.n)  # never written before
+        if roll < 0.8 or self.seen.get(key) is None:
+            self.attempt("write", key, new, lambda: self.ops.write(key, new))
+            return
+        old = self.seen[key]
+        h = self.rec.invoke(self.process, "cas", key, [old, new], **self._extra())
+        try:
+            swapped = self.ops.cas(key, old, new)
+        except Exception as exc:  # noqa: BLE001
+            self.rec.complete(h, outcome(exc), error=describe(exc), **self._extra())
+            return
+        self.ok += 1
+        self.rec.complete(h, "ok" if swapped else "fail", **self._extra())
+
+
+__all__ = ["RegisterLane", "RegisterOps", "CAS_SCRIPT"]
