@@ -22,6 +22,7 @@ from rich.table import Table
 
 from valkey_lab.bench import cluster as bench_cluster
 from valkey_lab.bench import ha as bench_ha
+from valkey_lab.bench import linearizability
 from valkey_lab.bench.stats import summary
 from valkey_lab.harness.cli import OneLineParser, default_console
 from valkey_lab.harness.ha_lab import open_lab
@@ -118,6 +119,13 @@ def render(console: Console, report: dict) -> None:
                       str(c["lag_after_switch_s"]["p95"]), str(c["acknowledged"]), str(c["lost"]))
         console.print(t)
     bench_cluster.render(console, report)
+    t = Table(title="Linearizability checker on generated register histories (10 processes, 5 % info)",
+              title_justify="left")
+    for col in ("ops", "info ops", "verdict", "seconds"):
+        t.add_column(col)
+    for row in report.get("linearizability", []):
+        t.add_row(str(row.get("ops")), str(row.get("info_ops")), str(row.get("valid")), str(row.get("seconds")))
+    console.print(t)
     t = Table(title="Goals", title_justify="left")
     for col in ("goal", "target", "measured", "met"):
         t.add_column(col)
@@ -159,6 +167,8 @@ def main(argv=None) -> int:
         if args.history:
             Path(args.history).mkdir(parents=True, exist_ok=True)
             recorder.save(Path(args.history) / "history.jsonl")
+    # The linearizability checker's speed on generated register histories (no server needed).
+    report["linearizability"] = linearizability.measure(sizes=(1000, 5000, 20000), processes=10, info_rate=0.05)
     report["duration_s"] = round(now() - started, 1)
     report["goals"] = goals(report)
     render(console, report)
