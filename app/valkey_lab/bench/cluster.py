@@ -56,7 +56,7 @@ def _lane_name(client: str, primary: str) -> str:
 
 def failover_run(lab: ClusterLab, index: int):
     """One SIGKILL of node-7000 under every writer; the layout is restored afterwards."""
-    name = f"bench-{index + 1}"
+    name = f"cluster-bench-{index + 1}"
     shards = lab.topology.shards()
     host, port = lab.backend.address(NODES[1])
     stocks = []

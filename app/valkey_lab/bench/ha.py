@@ -33,7 +33,7 @@ def failover_run(lab: HALab, index: int):
     """One SIGKILL of the master under the three clients; the old master rejoins after."""
     stock = StockHAClient([lab.backend.address(s) for s in SENTINELS], SERVICE, lab.password, lab.policy,
                           SOCKET_TIMEOUT_S)
-    name = f"bench-{index + 1}"
+    name = f"ha-bench-{index + 1}"
     with lab.recorder.running(name):
         lanes = [lab.writer(LAB, replicas=0), lab.writer(LAB_WAIT, replicas=1),
                  Writer(lab.recorder, STOCK, lambda k, v: stock.set(k, v), lab.key(name, "stock"), pace=0.005)]
