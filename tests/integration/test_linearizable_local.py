@@ -14,7 +14,8 @@ BASES = {"ha": 6595, "cluster": 7595}
 def run_suite(suite: str, scenario: str, tmp_path):
     script = "ha_test.py" if suite == "ha" else "cluster_test.py"
     proc = run_app(script, "--backend", "local", "--base-port", str(BASES[suite]), "--scenario", scenario,
-                   "--history", str(tmp_path / "H"), "--json", str(tmp_path / "r.json"), "--quiet", timeout=600)
+                   "--history", str(tmp_path / "H"), "--export-edn", str(tmp_path / "history.edn"),
+                   "--json", str(tmp_path / "r.json"), "--quiet", timeout=600)
     return proc, load(tmp_path / "r.json")
 
 
@@ -30,6 +31,9 @@ def test_a_partitioned_master_is_not_linearizable_and_check_py_agrees(suite, tmp
     assert check.returncode == 1, check.stdout[-2000:] + check.stderr[-2000:]
     result = json.loads((tmp_path / "c.json").read_text())["results"][0]
     assert result["valid"] is False and result["counterexample"]["summary"] == s["details"]["counterexample"]
+    # The same history as Jepsen EDN (for Knossos or Elle) gets the same verdict.
+    edn = run_app("check.py", str(tmp_path / "history.edn"), "--model", "register")
+    assert edn.returncode == 1, edn.stdout[-2000:] + edn.stderr[-2000:]
 
 
 @pytest.mark.parametrize("suite", ["ha", "cluster"])

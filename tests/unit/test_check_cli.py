@@ -143,3 +143,22 @@ def test_timeout_is_exit_3_unless_another_history_is_invalid(tmp_path, capsys):
     assert json.loads(out.read_text())["results"][0]["valid"] is None
     assert "unknown (timeout)" in capsys.readouterr().out
     assert main([hard, str(JEPSEN / "kv-lost-append.edn"), "--model", "kv", "--timeout", "0.2"]) == 1
+
+
+def test_export_edn_writes_a_history_jepsen_tools_read_back(tmp_path):
+    from pathlib import Path
+
+    from valkey_lab.history.edn import read_history
+    src = Path(__file__).resolve().parents[1] / "data" / "lab" / "register-lost-write.jsonl"
+    out = tmp_path / "h.edn"
+    assert main([str(src), "--model", "register", "--export-edn", str(out)]) == 1
+    ops = [r for r in read_history(out) if r.get("kind") == "client"]
+    assert [(o["process"], o["type"], o["f"], o["value"]) for o in ops][:2] == [(0, "invoke", "write", "v1"),
+                                                                             (0, "ok", "write", "v1")]
+    assert main([str(out), "--model", "register"]) == 1  # the EDN copy gives the same verdict
+
+
+def test_export_edn_takes_one_history(tmp_path, capsys):
+    src = str(Path(__file__).resolve().parents[1] / "data" / "lab" / "register-lost-write.jsonl")
+    assert main([src, src, "--export-edn", str(tmp_path / "x.edn")]) == 2
+    assert "exactly one history" in capsys.readouterr().err

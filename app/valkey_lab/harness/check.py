@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Optional
 
 from valkey_lab.checkers.linearizable import MODELS, HistoryError, check
-from valkey_lab.history.edn import HistoryFormatError, read_history_lines
+from valkey_lab.history.edn import HistoryFormatError, read_history_lines, write_edn
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="register: read/write/cas; kv: get/put/append per key (default register)")
     p.add_argument("--json", metavar="OUT", help="write the results as JSON to OUT")
     p.add_argument("--timeout", type=float, metavar="S", help="give up on a history after S seconds (verdict unknown)")
+    p.add_argument("--export-edn", metavar="FILE",
+                   help="also write the (one) history as Jepsen EDN to FILE, for Knossos or Elle")
     return p
 
 
@@ -66,11 +68,17 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = _parser().parse_args(argv)
     if args.timeout is not None and args.timeout <= 0:
         return _fail("--timeout must be positive")
+    if args.export_edn and len(args.histories) != 1:
+        return _fail("--export-edn takes exactly one history")
     try:
         loaded = [_load(p) for p in args.histories]  # bad input before any work
+        if args.export_edn:
+            write_edn(loaded[0]["records"], args.export_edn)
         results = [_check(x, args.model, args.timeout) for x in loaded]
     except _BadInput as e:
         return _fail(str(e))
+    except OSError as e:
+        return _fail(f"cannot write {args.export_edn}: {e.strerror or e}")
     from rich.console import Console
 
     from valkey_lab.report.check_render import render

@@ -42,6 +42,7 @@ def parser(prog: str, description: str, scenarios: list[Scenario]) -> argparse.A
     p.add_argument("--json", metavar="FILE", help="write the report as JSON to FILE")
     p.add_argument("--history", metavar="DIR", help="save the run's history (DIR/history.jsonl) beside the report")
     p.add_argument("--analyze", metavar="DIR", help="judge the history saved in DIR again, without any server")
+    p.add_argument("--export-edn", metavar="FILE", help="also write the run's history as Jepsen EDN (Knossos, Elle)")
     p.add_argument("--base-port", type=int, default=None, help="first port of the local backend")
     p.add_argument("--quiet", action="store_true", help="print only the summary table")
     p.add_argument("--watch", action="store_true",
@@ -86,7 +87,12 @@ def _judge_all(selected: list[Scenario], records: list[dict], console: Console, 
 
 
 def _save_history(args, recorder, report: Optional[dict] = None) -> None:
-    """--history DIR: the history (also of a run that failed half-way) and the report beside it."""
+    """--history DIR: the history (also of a run that failed half-way) and the report beside
+    it; --export-edn FILE: the same history as Jepsen EDN."""
+    if getattr(args, "export_edn", None) and len(recorder.records()) > 1:
+        from valkey_lab.history.edn import write_edn
+        Path(args.export_edn).parent.mkdir(parents=True, exist_ok=True)
+        write_edn(recorder.records(), args.export_edn)
     if getattr(args, "history", None) and len(recorder.records()) > 1:
         Path(args.history).mkdir(parents=True, exist_ok=True)
         recorder.save(Path(args.history) / "history.jsonl")

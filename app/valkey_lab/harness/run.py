@@ -108,7 +108,7 @@ def run(lab, name: str, workload=None, schedule: Sequence[Step] = (), observers:
                 lab.restore()
         if workload is not None or final_keys is not None:
             keys = final_keys() if final_keys is not None else workload.keys()
-            lab.final_reads(keys)
+            lab.final_reads(list(dict.fromkeys(keys)))  # each key once, even when several lanes share it
         return Outcome(name, [r for r in rec.records() if r.get("run") == name or r.get("kind") == "meta"],
                        error, facts)
 
