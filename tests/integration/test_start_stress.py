@@ -28,12 +28,13 @@ def _args(base):
 
 
 def test_the_ha_lab_starts_20_times_under_cpu_load(two_cpu_hogs):
-    import ha_test
+    from valkey_lab.harness.ha_lab import open_lab
+    from valkey_lab.history.recorder import RunRecorder
     failures = []
     for i in range(20):
         try:
-            with ha_test.open_lab(_args(HA_BASE)) as ctx:
-                assert ctx.topo.agreed_master() == "valkey-master"
+            with open_lab(_args(HA_BASE), RunRecorder()) as lab:
+                assert lab.topo.agreed_master() == "valkey-master"
         except Exception as exc:  # noqa: BLE001 - count and report every failed start
             failures.append(f"start {i}: {type(exc).__name__}: {exc}")
     assert failures == []
@@ -41,11 +42,12 @@ def test_the_ha_lab_starts_20_times_under_cpu_load(two_cpu_hogs):
 
 
 def test_the_cluster_lab_starts_10_times_under_cpu_load(two_cpu_hogs):
-    from valkey_lab.suites.cluster import open_lab
+    from valkey_lab.harness.cluster_lab import open_lab
+    from valkey_lab.history.recorder import RunRecorder
     failures = []
     for i in range(10):
         try:
-            with open_lab(_args(CLUSTER_BASE)) as lab:
+            with open_lab(_args(CLUSTER_BASE), RunRecorder()) as lab:
                 assert lab.topology.health() == []
         except Exception as exc:  # noqa: BLE001
             failures.append(f"start {i}: {type(exc).__name__}: {exc}")

@@ -49,7 +49,7 @@ def failover_run(lab: HALab, index: int):
 def measure(h: RunView) -> dict:
     """One run's figures, from its history alone."""
     t = h.t_fault()
-    switch = switch_of(h, t)
+    switch = switch_of(h, t, away_from=tuple(h.victims()))
     switch_t = switch["time"] if switch else None
     out = {"old": (h.victims() or [None])[0], "new": switch and switch["new"],
            "switch_s": None if switch_t is None else round(switch_t - t, 4), "clients": {}}

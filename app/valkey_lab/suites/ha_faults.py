@@ -129,7 +129,7 @@ def partition_method(lab: HALab):
 def _judge_round(h: RunView, r: ScenarioResult, guarded: bool) -> dict:
     label = "with min-replicas-to-write 1: " if guarded else "without min-replicas-to-write: "
     t_cut = h.t_fault()
-    switch = switch_of(h, t_cut) if t_cut is not None else None
+    switch = switch_of(h, t_cut, away_from=tuple(h.victims())) if t_cut is not None else None
     r.check(f"{label}the majority side promoted another master", switch is not None and
             switch["new"] not in h.victims(), switch and switch["data"])
     records = h.client_records(("stale",))
@@ -199,7 +199,7 @@ def linearizable_partition_method(lab: HALab):
 
 
 def linearizable_partition(h: RunView, r: ScenarioResult) -> None:
-    switch = switch_of(h, h.t_fault() or 0.0)
+    switch = switch_of(h, h.t_fault() or 0.0, away_from=tuple(h.victims()))
     r.check("the majority side promoted another master", switch is not None and switch["new"] not in h.victims(),
             switch and switch["data"])
     judge_linearizable(h, r, expect=False)
