@@ -50,6 +50,7 @@ class ClusterLab:
         self.clients: list[ClusterClient] = []
         self._namespaces = itertools.count()
         self._stale: list = []  # plain connections of stale register clients
+        self.register_keys: list[str] = []
         self.last_election = 0.0  # a primary votes for a shard's failover at most once per 2 x node-timeout
 
     @property
@@ -119,6 +120,7 @@ class ClusterLab:
         """Jepsen's register on keys of ``node``'s slots: ``processes`` clients through the lab's
         cluster client, plus ``stale`` clients holding a plain connection to ``node``."""
         names = keys_in_ranges(self.key(f"w{next(self._namespaces)}", "register"), [LAYOUT[node]], keys)
+        self.register_keys = names
         lanes = []
         for i in range(processes):
             c = self.client(self.policy(), lane="register")
@@ -179,9 +181,11 @@ class ClusterLab:
             wait_for(lambda: topo.agreed_view(survivors, dead=victims) is not None and
                      all(topo.owner_of(slots[0], n) == heir for n in survivors),
                      "the surviving nodes to agree on the new primary", deadline, interval=0.05)
-            self.last_election = now()
-        elif condition == "shard-resumed":
+            self.last_election = facts["t_promoted"] = now()
+        elif condition == "shard-resumed":  # counted from the fault, or from the promotion
             lane = params.get("lane", victim)
+            if params.get("after") == "promotion":
+                since = self.recorder.at(facts["t_promoted"])
             wait_for(lambda: self._ops(lane, since) >= params.get("count", 20), f"writes to {lane}'s slots to resume",
                      deadline, interval=0.02)
         elif condition == "rejoined":
@@ -253,6 +257,15 @@ class ClusterLab:
                 rec.server("replication", node, {"dbsize": topo.client(node).dbsize(), "role": info.get("role"),
                                                  "offset": info.get("master_repl_offset") if info.get("role") == "master"
                                                  else info.get("slave_repl_offset")})
+        elif action == "register-reads":  # one read of each register key, as soon as asked
+            c = self.client(self.policy(), record=False)
+            for key in self.register_keys:
+                h = rec.invoke(rec.process(), "read", key, None, lane="register-read")
+                try:
+                    rec.complete(h, "ok", value=c.get(key), lane="register-read")
+                except redis.RedisError as exc:
+                    rec.complete(h, "fail" if outcome(exc) == "fail" else "info", value=None,
+                                 error=str(exc)[:200], lane="register-read")
         elif action == "min-replicas":
             for node in NODES:
                 if self.backend.is_running(node):

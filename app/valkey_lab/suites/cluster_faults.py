@@ -341,13 +341,15 @@ def linearizable_kill(h: RunView, r: ScenarioResult) -> None:
 
 def linearizable_partition_method(lab: ClusterLab):
     """Jepsen's finding on the cluster: node-7000 is cut off from the other nodes while two
-    clients hold connections to it; the five cluster clients follow node-7003's promotion.
-    The isolated side stops last, and it refuses writes only after node-timeout."""
+    clients hold connections to it. Until it sees itself in the minority (node-timeout) it
+    acknowledges everyone's writes, which its cut-off replica never gets. Once node-7003 is
+    promoted, every key is read through a fresh cluster client, then the five cluster
+    clients go on against node-7003."""
     return run(lab, "linearizable_partition", workload=lab.register_workload(VICTIM, stale=2),
                observers=lab.observers(), schedule=[
-        Start(Fault("partition", VICTIM)), Await("promoted"),
-        Await("shard-resumed", params={"lane": "register", "count": 20}), StopWorkload("register"), Hold(1.0),
-        StopWorkload(), Heal(), Await("rejoined")])
+        Start(Fault("partition", VICTIM)), Await("promoted"), Act("register-reads"),
+        Await("shard-resumed", params={"lane": "register", "count": 20, "after": "promotion"}),
+        StopWorkload("register"), Hold(1.0), StopWorkload(), Heal(), Await("rejoined")])
 
 
 def linearizable_partition(h: RunView, r: ScenarioResult) -> None:
