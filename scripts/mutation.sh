@@ -19,7 +19,7 @@ MIN_MUTANTS=${MIN_MUTANTS:-50}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 MODULES=(history/model.py checkers/loss.py checkers/availability.py checkers/topology.py checkers/verdict.py)
-TESTS=(test_history_model.py test_loss.py test_availability.py test_topology_checkers.py test_verdict.py)
+TESTS=(test_history_model.py test_loss.py test_availability.py test_topology_checkers.py test_verdict.py test_linearizable_mutants.py)
 
 want=$(sed -n 's/^mutmut==//p' requirements-mutation.txt)
 have=$("$PYTHON" -c 'import importlib.metadata as m; print(m.version("mutmut"))' 2>/dev/null || true)

@@ -608,7 +608,8 @@ def _needing(ops: list[_Op], member, value: Any, writer: _Op) -> Optional[_Op]:
                  and (o.b if o.code == _CAS else o.a if o.code == _WRITE else _NO) == value]
     if producers:
         return None
-    needers = [o for k, o in enumerate(ops) if not member(k) and o.type == "ok"
+    # Not the writer itself: a cas that overwrites the value it needed is not the op left needing it.
+    needers = [o for k, o in enumerate(ops) if not member(k) and o is not writer and o.type == "ok"
                and o.code in (_READ, _CAS) and o.a == value]
     return min(needers, key=lambda o: o.ret) if needers else None
 
