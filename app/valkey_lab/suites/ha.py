@@ -40,7 +40,7 @@ def switch_of(h: RunView, since: float, until: Optional[float] = None, away_from
 
 
 def judge_switch(h: RunView, r: ScenarioResult, n: int = 0, label: str = "", expect_gap: bool = True,
-                 lane: str = WAIT_LANE, prefix: str = "") -> Optional[dict]:
+                 lane: str = WAIT_LANE, prefix: str = "", within: Optional[tuple] = None) -> Optional[dict]:
     """The checks every failover run shares: Sentinel switched away from the faulted master,
     the new master says so itself, the client came back within its budget and followed, and
     (for a crash or a pause) no write succeeded before Sentinel could have acted."""
@@ -59,11 +59,12 @@ def judge_switch(h: RunView, r: ScenarioResult, n: int = 0, label: str = "", exp
                        None)
     r.check(f"{label}the promoted node itself answered role:master (sampled INFO)", seen_master is not None,
             None if seen_master is None else f"{new} at +{seen_master - t:.2f}s")
-    budget = h.settings["client_backoff"]["budget_s"]
+    # The bound: the client's retry budget, or (``within``) a bound the fault itself imposes.
+    bound, why = within or (h.settings["client_backoff"]["budget_s"], "its retry budget")
     down_after = h.settings["down_after_s"]
     gap = unavailable_s(h, t, lane)
-    r.check(f"{label}the client wrote again within its retry budget ({budget:.0f}s)",
-            gap is not None and gap <= budget, gap, expected=f"<= {budget}")
+    r.check(f"{label}the client wrote again within {why} ({bound:.0f}s)",
+            gap is not None and gap <= bound, gap, expected=f"<= {bound}")
     if expect_gap:
         r.check(f"{label}no write succeeded before Sentinel could act (unavailable_s >= down-after {down_after}s)",
                 gap is not None and gap >= down_after, gap, expected=f">= {down_after}")

@@ -67,7 +67,11 @@ def chained_method(lab: HALab):
 
 def chained(h: RunView, r: ScenarioResult) -> None:
     judge_switch(h, r, 0, label="first kill: ", prefix="first_")
-    second = judge_switch(h, r, 1, label="second kill: ", prefix="second_")
+    # A Sentinel that took part in a failover waits 2x failover-timeout before another one
+    # for the same master: the second switch may take that long.
+    second = judge_switch(h, r, 1, label="second kill: ", prefix="second_", within=(
+        2 * h.settings["failover_timeout_s"] + h.settings["down_after_s"] + 5,
+        "Sentinel's bound for a second failover, 2 x failover-timeout + down-after + 5 s"))
     judge_loss(h, r)
     heal = h.heal()
     t_heal = heal["time"] if heal else None
