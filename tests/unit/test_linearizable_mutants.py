@@ -3,7 +3,6 @@ messages, the info-dropping rule and the result fields (the mutation run holds t
 tests/unit/test_linearizable.py checks the search against an oracle; this file checks what
 the checker says, word for word."""
 import math
-import re
 import types
 
 import pytest
