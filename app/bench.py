@@ -20,12 +20,12 @@ import redis
 from rich.console import Console
 from rich.table import Table
 
-from valkey_lab.bench import cluster as bench_cluster
-from valkey_lab.bench import ha as bench_ha
+from valkey_lab.cluster import bench as bench_cluster
+from valkey_lab.ha import bench as bench_ha
 from valkey_lab.bench import linearizability
 from valkey_lab.bench.stats import summary
-from valkey_lab.harness.cli import OneLineParser, default_console
-from valkey_lab.harness.ha_lab import open_lab
+from valkey_lab.runner.cli import OneLineParser, default_console
+from valkey_lab.ha.lab import open_lab
 from valkey_lab.history.recorder import RunRecorder
 from valkey_lab.history.view import RunView
 from valkey_lab.report import plot

@@ -9,7 +9,7 @@ none is invalid, 2 bad input (one line on stderr).
 """
 import sys
 
-from valkey_lab.harness.check import main
+from valkey_lab.checkers.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -12,7 +12,7 @@ Exit codes: 0 all scenarios passed, 1 a scenario failed, 2 bad input or environm
 """
 import sys
 
-from valkey_lab.suites.cluster_cli import main
+from valkey_lab.cluster.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,7 +10,7 @@ Exit codes: 0 all scenarios passed, 1 a scenario failed, 2 bad input or environm
 """
 import sys
 
-from valkey_lab.suites.ha_cli import main
+from valkey_lab.ha.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from valkey_lab.topology import cluster as ct
+from valkey_lab.cluster import topology as ct
 from valkey_lab.util import wait_for
 from tests.helpers import valkey_processes
 

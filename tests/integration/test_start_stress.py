@@ -28,7 +28,7 @@ def _args(base):
 
 
 def test_the_ha_lab_starts_20_times_under_cpu_load(two_cpu_hogs):
-    from valkey_lab.harness.ha_lab import open_lab
+    from valkey_lab.ha.lab import open_lab
     from valkey_lab.history.recorder import RunRecorder
     failures = []
     for i in range(20):
@@ -42,7 +42,7 @@ def test_the_ha_lab_starts_20_times_under_cpu_load(two_cpu_hogs):
 
 
 def test_the_cluster_lab_starts_10_times_under_cpu_load(two_cpu_hogs):
-    from valkey_lab.harness.cluster_lab import open_lab
+    from valkey_lab.cluster.lab import open_lab
     from valkey_lab.history.recorder import RunRecorder
     failures = []
     for i in range(10):

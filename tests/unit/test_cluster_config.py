@@ -3,7 +3,7 @@ import os
 import subprocess
 
 from valkey_lab.topology import config
-from valkey_lab.topology.cluster import INIT_SCRIPT, local_nodes
+from valkey_lab.cluster.topology import INIT_SCRIPT, local_nodes
 
 VALUES = {"PORT": 7100, "BIND": "127.0.0.1", "DATA_DIR": ".", "ANNOUNCE_HOST": "127.0.0.1",
           "VALKEY_PASSWORD": "pw", "CLUSTER_NODE_TIMEOUT": 3000}

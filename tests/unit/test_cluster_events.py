@@ -1,7 +1,7 @@
 """The cluster timeline's pure parts: CLUSTER NODES samples -> events, epoch and double-claim
 checks (hand-written samples, no processes)."""
-from valkey_lab.observe.cluster import diff, double_claims, epoch_regressions, events, owners, relative, snapshot
-from valkey_lab.topology.cluster import parse_cluster_nodes
+from valkey_lab.cluster.observe import diff, double_claims, epoch_regressions, events, owners, relative, snapshot
+from valkey_lab.cluster.topology import parse_cluster_nodes
 
 IDS = {f"node-700{i}": f"{i}" * 40 for i in range(6)}
 PORTS = {name: 7200 + i for i, name in enumerate(IDS)}

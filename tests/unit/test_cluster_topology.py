@@ -1,7 +1,7 @@
 """Parsing CLUSTER NODES and checking the deterministic layout (pure logic)."""
 import pytest
 
-from valkey_lab.topology.cluster import (LAYOUT, epoch_collisions, format_ranges, layout_problems, merge_ranges,
+from valkey_lab.cluster.topology import (LAYOUT, epoch_collisions, format_ranges, layout_problems, merge_ranges,
                                   parse_cluster_nodes, parse_slots, ranges_from_slots, slot_count, view_signature)
 
 IDS = {f"node-{7000 + i}": f"{i}" * 40 for i in range(6)}

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from valkey_lab.harness.results import judge
+from valkey_lab.runner.scenario import judge
 from valkey_lab.history.model import meta_of
-from valkey_lab.suites import cluster, ha, ha_faults
+from valkey_lab.cluster import scenarios as cluster
+from valkey_lab.ha import scenarios as ha
+from valkey_lab.ha import faults as ha_faults
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "histories"
 SCENARIOS = {s.name: s for s in ha.SCENARIOS + ha_faults.FAULT_SCENARIOS}

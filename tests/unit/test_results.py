@@ -1,7 +1,7 @@
 """A scenario's verdict is judged from the history alone; the suite report's shape."""
 import pytest
 
-from valkey_lab.harness.results import Scenario, ScenarioResult, judge, resolve, suite_report
+from valkey_lab.runner.scenario import Scenario, ScenarioResult, judge, resolve, suite_report
 
 
 def noop(h, r):

@@ -2,7 +2,7 @@
 from rich.console import Console
 
 from valkey_lab.backends import LocalBackend, LocalNode
-from valkey_lab.report.watch import report, status
+from valkey_lab.runner.watch import report, status
 
 
 def test_the_heading_uses_the_terminal_width_and_the_commands_are_copyable():

@@ -16,7 +16,7 @@ from typing import Callable, Optional
 import redis
 
 from valkey_lab.clients.retry import may_have_applied
-from valkey_lab.harness.loop import BackgroundLoop
+from valkey_lab.loop import BackgroundLoop
 
 
 def outcome(error: BaseException) -> str:

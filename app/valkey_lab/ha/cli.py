@@ -2,12 +2,13 @@
 methods that record their histories, the lab, and --watch."""
 from __future__ import annotations
 
-from valkey_lab.harness import cli
-from valkey_lab.harness.ha_lab import HALab, open_lab
-from valkey_lab.harness.run import Act, run
-from valkey_lab.report.watch import dashboard, report
-from valkey_lab.suites import ha, ha_faults
-from valkey_lab.topology.ha import SENTINELS, SERVERS
+from valkey_lab.runner import cli as cli
+from valkey_lab.ha.lab import HALab, open_lab
+from valkey_lab.runner.run import Act, run
+from valkey_lab.runner.watch import dashboard, report
+from valkey_lab.ha import scenarios as ha
+from valkey_lab.ha import faults as ha_faults
+from valkey_lab.ha.topology import SENTINELS, SERVERS
 from valkey_lab.workload.writer import Workload
 
 DESCRIPTION = ("Valkey HA (1 master, 2 replicas, 3 Sentinels): CRUD, failover, discovery, retry/backoff, "

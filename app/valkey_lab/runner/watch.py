@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from valkey_lab.checkers.availability import gaps
-from valkey_lab.harness.loop import sleep
+from valkey_lab.loop import sleep
 from valkey_lab.history.model import pair
 
 

@@ -17,9 +17,9 @@ from redis.retry import Retry
 
 from valkey_lab.backends.base import Backend
 from valkey_lab.clients.ha import BackoffPolicy, HAClient
-from valkey_lab.harness.lab import client_events, close_all
-from valkey_lab.observe.sentinel import RoleSampler, SentinelObserver
-from valkey_lab.topology.ha import (DOWN_AFTER_S, FAILOVER_TIMEOUT_S, SENTINELS, SERVERS, SERVICE, HATopology,
+from valkey_lab.runner.lab import client_events, close_all
+from valkey_lab.ha.observe import RoleSampler, SentinelObserver
+from valkey_lab.ha.topology import (DOWN_AFTER_S, FAILOVER_TIMEOUT_S, SENTINELS, SERVERS, SERVICE, HATopology,
                                     docker_backend, docker_stack_running, local_backend, DEFAULT_LOCAL_BASE_PORT)
 from valkey_lab.util import WaitTimeout, now, password, wait_for
 from valkey_lab.workload.register import CAS_SCRIPT, RegisterLane, RegisterOps

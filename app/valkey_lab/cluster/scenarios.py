@@ -12,15 +12,15 @@ from redis.exceptions import ClusterCrossSlotError, MovedError, RedisClusterExce
 from valkey_lab.checkers import loss
 from valkey_lab.clients.cluster import distribution_rows, expected_counts, key_slot, keys_in_ranges, shard_of, \
     spread_problems
-from valkey_lab.harness.cluster_lab import ClusterLab
-from valkey_lab.harness.results import Scenario, ScenarioResult
-from valkey_lab.harness.run import Act, Await, Heal, Start, StopWorkload, run
+from valkey_lab.cluster.lab import ClusterLab
+from valkey_lab.runner.scenario import Scenario, ScenarioResult
+from valkey_lab.runner.run import Act, Await, Heal, Start, StopWorkload, run
 from valkey_lab.history.view import RunView
 from valkey_lab.nemesis.fault import Fault
-from valkey_lab.observe import cluster as cluster_events
-from valkey_lab.suites.common import lane_summary, unavailable_s
-from valkey_lab.topology import cluster as ct
-from valkey_lab.topology.cluster import LAYOUT, NODES, PRIMARIES, REPLICA_OF, format_ranges, parse_cluster_nodes
+from valkey_lab.cluster import observe as cluster_events
+from valkey_lab.checkers.scenario import lane_summary, unavailable_s
+from valkey_lab.cluster import topology as ct
+from valkey_lab.cluster.topology import LAYOUT, NODES, PRIMARIES, REPLICA_OF, format_ranges, parse_cluster_nodes
 from valkey_lab.util import now
 
 SPREAD_TOLERANCE = 0.05  # absolute share; 3000 uniform keys put each shard within ~±0.9% (1 sigma)

@@ -4,15 +4,15 @@ its history; they share suites.cluster.judge_failover."""
 from __future__ import annotations
 
 from valkey_lab.checkers import loss
-from valkey_lab.harness.cluster_lab import PROBE_BUDGET_S, ClusterLab
-from valkey_lab.harness.results import Scenario, ScenarioResult
-from valkey_lab.harness.run import Act, Await, Heal, Hold, Start, StopWorkload, run
+from valkey_lab.cluster.lab import PROBE_BUDGET_S, ClusterLab
+from valkey_lab.runner.scenario import Scenario, ScenarioResult
+from valkey_lab.runner.run import Act, Await, Heal, Hold, Start, StopWorkload, run
 from valkey_lab.history.view import RunView
 from valkey_lab.nemesis.fault import Fault
-from valkey_lab.observe import cluster as cluster_events
-from valkey_lab.suites.cluster import HEIR, VICTIM, judge_failover, rejoin_s
-from valkey_lab.suites.common import judge_linearizable, lane_summary, unavailable_s
-from valkey_lab.topology.cluster import LAYOUT, NODES, PRIMARIES, format_ranges
+from valkey_lab.cluster import observe as cluster_events
+from valkey_lab.cluster.scenarios import HEIR, VICTIM, judge_failover, rejoin_s
+from valkey_lab.checkers.scenario import judge_linearizable, lane_summary, unavailable_s
+from valkey_lab.cluster.topology import LAYOUT, NODES, PRIMARIES, format_ranges
 from valkey_lab.workload.keys import ShardKeys
 from valkey_lab.workload.writer import Workload, Writer
 

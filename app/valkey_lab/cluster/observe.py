@@ -15,8 +15,8 @@ from typing import Callable, Iterable, Optional
 
 import redis
 
-from valkey_lab.topology.cluster import ClusterTopology, NodeLine, format_ranges, merge_ranges, parse_cluster_nodes
-from valkey_lab.harness.loop import BackgroundLoop
+from valkey_lab.cluster.topology import ClusterTopology, NodeLine, format_ranges, merge_ranges, parse_cluster_nodes
+from valkey_lab.loop import BackgroundLoop
 from valkey_lab.util import now
 
 FLAGS = ("fail?", "fail", "handshake", "noaddr")

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from valkey_lab.checkers.availability import gaps
-from valkey_lab.harness import cli
-from valkey_lab.harness.cluster_lab import ClusterLab, open_lab
-from valkey_lab.harness.run import Act, run
-from valkey_lab.observe import cluster as cluster_events
-from valkey_lab.report.watch import dashboard, report
-from valkey_lab.suites import cluster, cluster_faults
-from valkey_lab.topology.cluster import NODES, PAIR
+from valkey_lab.runner import cli as cli
+from valkey_lab.cluster.lab import ClusterLab, open_lab
+from valkey_lab.runner.run import Act, run
+from valkey_lab.cluster import observe as cluster_events
+from valkey_lab.runner.watch import dashboard, report
+from valkey_lab.cluster import scenarios as cluster
+from valkey_lab.cluster import faults as cluster_faults
+from valkey_lab.cluster.topology import NODES, PAIR
 
 DESCRIPTION = ("Valkey Cluster (node-7000..7005: 3 primaries + 3 replicas): topology, slot placement, MOVED "
                "and ASK redirects, keys per shard, primary failover, rejoin; with --scenario NAME or --all also "

@@ -19,10 +19,10 @@ from redis.retry import Retry
 from valkey_lab.backends.base import Backend
 from valkey_lab.clients.cluster import ClusterClient, keys_in_ranges
 from valkey_lab.clients.retry import BackoffPolicy
-from valkey_lab.harness.lab import client_events, close_all
-from valkey_lab.observe.cluster import FlagSampler
-from valkey_lab.topology import cluster as ct
-from valkey_lab.topology.cluster import LAYOUT, NODES, PAIR, REPLICA_OF, ClusterTopology
+from valkey_lab.runner.lab import client_events, close_all
+from valkey_lab.cluster.observe import FlagSampler
+from valkey_lab.cluster import topology as ct
+from valkey_lab.cluster.topology import LAYOUT, NODES, PAIR, REPLICA_OF, ClusterTopology
 from valkey_lab.util import LabError, WaitTimeout, now, password, wait_for
 from valkey_lab.workload.keys import ShardKeys
 from valkey_lab.workload.register import CAS_SCRIPT, RegisterLane, RegisterOps

@@ -14,8 +14,8 @@ from typing import Optional
 import redis
 
 from valkey_lab.clients.sentinel_events import SentinelEvents
-from valkey_lab.harness.loop import BackgroundLoop
-from valkey_lab.topology.ha import SENTINELS, SERVERS, SERVICE, HATopology
+from valkey_lab.loop import BackgroundLoop
+from valkey_lab.ha.topology import SENTINELS, SERVERS, SERVICE, HATopology
 from valkey_lab.util import now
 
 

@@ -8,13 +8,13 @@ from valkey_lab.bench.stats import summary
 from valkey_lab.bench.stock import StockHAClient, settings
 from valkey_lab.checkers import availability, loss
 from valkey_lab.checkers.topology import sentinel_timeline
-from valkey_lab.harness.ha_lab import HALab
-from valkey_lab.harness.run import Await, Heal, Start, StopWorkload, run
+from valkey_lab.ha.lab import HALab
+from valkey_lab.runner.run import Await, Heal, Start, StopWorkload, run
 from valkey_lab.history.view import RunView
 from valkey_lab.nemesis.fault import Fault
-from valkey_lab.suites.common import unavailable_s
-from valkey_lab.suites.ha import switch_of
-from valkey_lab.topology.ha import SENTINELS, SERVICE
+from valkey_lab.checkers.scenario import unavailable_s
+from valkey_lab.ha.scenarios import switch_of
+from valkey_lab.ha.topology import SENTINELS, SERVICE
 from valkey_lab.workload.writer import Workload, Writer
 
 LAB, LAB_WAIT, STOCK = "lab client", "lab client + WAIT 1", "stock client"

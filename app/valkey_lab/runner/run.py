@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
-from valkey_lab.harness.loop import sleep
+from valkey_lab.loop import sleep
 from valkey_lab.nemesis.fault import Fault, Nemesis
 from valkey_lab.util import WaitTimeout, now
 

@@ -9,13 +9,13 @@ from typing import Optional
 
 from valkey_lab.checkers import availability, loss
 from valkey_lab.checkers.topology import sentinel_timeline
-from valkey_lab.harness.ha_lab import HALab
-from valkey_lab.harness.results import Scenario, ScenarioResult
-from valkey_lab.harness.run import Act, Await, Heal, Hold, Start, StopWorkload, run
+from valkey_lab.ha.lab import HALab
+from valkey_lab.runner.scenario import Scenario, ScenarioResult
+from valkey_lab.runner.run import Act, Await, Heal, Hold, Start, StopWorkload, run
 from valkey_lab.history.view import RunView
 from valkey_lab.nemesis.fault import Fault
-from valkey_lab.suites.common import unavailable_s
-from valkey_lab.topology.ha import SENTINELS, SERVERS
+from valkey_lab.checkers.scenario import unavailable_s
+from valkey_lab.ha.topology import SENTINELS, SERVERS
 from valkey_lab.workload.writer import outcome
 
 WAIT_LANE = "wait1"

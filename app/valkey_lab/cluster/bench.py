@@ -17,14 +17,14 @@ from valkey_lab.bench import stats
 from valkey_lab.bench.stats import summary
 from valkey_lab.bench.stock import StockClusterClient, settings
 from valkey_lab.checkers import availability, loss
-from valkey_lab.harness.cluster_lab import ClusterLab, open_lab
-from valkey_lab.harness.run import Await, Heal, Start, StopWorkload, run
+from valkey_lab.cluster.lab import ClusterLab, open_lab
+from valkey_lab.runner.run import Await, Heal, Start, StopWorkload, run
 from valkey_lab.history.view import RunView
 from valkey_lab.nemesis.fault import Fault
-from valkey_lab.observe import cluster as cluster_events
+from valkey_lab.cluster import observe as cluster_events
 from valkey_lab.report import plot
-from valkey_lab.suites.common import unavailable_s
-from valkey_lab.topology.cluster import LAYOUT, NODES
+from valkey_lab.checkers.scenario import unavailable_s
+from valkey_lab.cluster.topology import LAYOUT, NODES
 from valkey_lab.util import now
 from valkey_lab.workload.keys import ShardKeys
 from valkey_lab.workload.writer import Workload, Writer

@@ -18,7 +18,7 @@ from typing import Callable, ContextManager, Optional
 
 from rich.console import Console
 
-from valkey_lab.harness.results import Scenario, judge, resolve, suite_report
+from valkey_lab.runner.scenario import Scenario, judge, resolve, suite_report
 from valkey_lab.history.model import HistoryError, load_jsonl, meta_of
 from valkey_lab.history.recorder import RunRecorder
 from valkey_lab.report import render
@@ -195,7 +195,7 @@ def analyze(suite: str, args: argparse.Namespace, scenarios: list[Scenario], con
 
 
 def _watch(suite: str, args, open_lab, watch: Callable, console: Console) -> int:
-    from valkey_lab.report.watch import render_report
+    from valkey_lab.runner.watch import render_report
     recorder = RunRecorder()
     try:
         with open_lab(args, recorder) as lab:

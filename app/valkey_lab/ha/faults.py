@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from valkey_lab.checkers import availability, loss
 from valkey_lab.checkers.topology import epochs, max_masters, sentinel_timeline
-from valkey_lab.harness.ha_lab import HALab
-from valkey_lab.harness.results import Scenario, ScenarioResult
-from valkey_lab.harness.run import Act, Await, Heal, Hold, Start, StopWorkload, run
+from valkey_lab.ha.lab import HALab
+from valkey_lab.runner.scenario import Scenario, ScenarioResult
+from valkey_lab.runner.run import Act, Await, Heal, Hold, Start, StopWorkload, run
 from valkey_lab.history.view import RunView
 from valkey_lab.nemesis.fault import Fault
-from valkey_lab.suites.common import judge_linearizable
-from valkey_lab.suites.ha import judge_counter, judge_loss, judge_rejoin, judge_switch, rejoin_s, switch_of
+from valkey_lab.checkers.scenario import judge_linearizable
+from valkey_lab.ha.scenarios import judge_counter, judge_loss, judge_rejoin, judge_switch, rejoin_s, switch_of
 from valkey_lab.workload.writer import Workload, Writer
 
 AFTER_HEAL = [Heal(), Await("rejoined"), Act("probe", {"replicas": 2}), Act("replica-reads", {"lanes": ("probe",)})]
