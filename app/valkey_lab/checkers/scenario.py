@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Optional
 
 from valkey_lab.checkers import availability, linearizable
-from valkey_lab.runner.scenario import ScenarioResult
+from valkey_lab.checkers.verdict import Judgement as ScenarioResult
 from valkey_lab.history.view import RunView
 
 

@@ -3,12 +3,20 @@ with the same retry settings write side by side through the same SIGKILLs. Every
 through the one harness; every figure is computed from the run's history."""
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
 from valkey_lab.bench import stats
 from valkey_lab.bench.stats import summary
 from valkey_lab.bench.stock import StockHAClient, settings
 from valkey_lab.checkers import availability, loss
 from valkey_lab.checkers.topology import sentinel_timeline
-from valkey_lab.ha.lab import HALab
+from valkey_lab.ha.lab import HALab, open_lab
+from valkey_lab.report import plot
+from valkey_lab.util import now
 from valkey_lab.runner.run import Await, Heal, Start, StopWorkload, run
 from valkey_lab.history.view import RunView
 from valkey_lab.nemesis.fault import Fault
@@ -19,6 +27,7 @@ from valkey_lab.workload.writer import Workload, Writer
 
 LAB, LAB_WAIT, STOCK = "lab client", "lab client + WAIT 1", "stock client"
 SOCKET_TIMEOUT_S = 0.5
+DEFAULT_BASE_PORT = 6790
 
 
 def clients(lab: HALab) -> dict:
@@ -85,3 +94,83 @@ def summarize(runs: list[dict], down_after_s: float) -> dict:
 
 
 __all__ = ["failover_run", "measure", "summarize", "clients", "lanes_for_picture", "LAB", "LAB_WAIT", "STOCK"]
+
+
+def ha_lab(base_port: int, recorder):
+    return open_lab(argparse.Namespace(backend="local", base_port=base_port), recorder)
+
+
+def ha_ready_times(base_port: int, times: int, recorder) -> list[float]:
+    """Seconds from nothing to a ready topology (processes started, replicas linked, Sentinels agreeing)."""
+    out = []
+    for _ in range(times):
+        start = now()
+        with ha_lab(base_port, recorder):
+            out.append(round(now() - start, 3))
+    return out
+
+
+def run_bench(args, console: Console, recorder, valkey: str = "?") -> dict:
+    ready = ha_ready_times(args.base_port, 3, recorder)
+    runs = []
+    with ha_lab(args.base_port, recorder) as lab:
+        recorder.meta(ha_settings=lab.settings())
+        for i in range(args.runs):
+            out = failover_run(lab, i)
+            view = RunView(out.records, out.name, lab.settings())
+            run = measure(view)
+            runs.append(run)
+            if i == 0 and args.svg_dir:
+                Path(args.svg_dir).mkdir(parents=True, exist_ok=True)
+                svg = plot.failover_svg(f"Sentinel failover: SIGKILL of {run['old']} (local, Valkey "
+                                        f"{valkey})", lanes_for_picture(view), run["timeline"],
+                                        t_min=-1.0)
+                (Path(args.svg_dir) / "failover-ha.svg").write_text(svg)
+            c = run["clients"]
+            console.print(f"HA failover {i + 1}/{args.runs}: {run['old']} -> {run['new']}, switch {run['switch_s']}s, "
+                          f"lab client back after {c[LAB]['unavailable_s']}s, stock client after "
+                          f"{c[STOCK]['unavailable_s']}s")
+            if out.error:
+                console.print(f"[red]run {i + 1} did not finish: {out.error}[/]")
+        down_after, client_settings = lab.settings()["down_after_s"], clients(lab)
+    return {"ready_s": summary(ready), "ready_samples_s": ready, "clients": client_settings,
+            "summary": summarize(runs, down_after),
+            "runs": [{k: v for k, v in r.items() if k != "timeline"} for r in runs]}
+
+
+def goals(report: dict) -> list[dict]:
+    """The HA goals, each with its target and what this bench measured."""
+    out = []
+    ha = report.get("ha")
+    if ha:
+        s = ha["summary"]
+        lab = s["clients"][LAB]
+        out += [
+            {"goal": "HA p50 unavailable_s <= down-after + 1.0 s", "target": s["down_after_s"] + 1.0,
+             "measured": lab["unavailable_s"]["p50"]},
+            {"goal": "HA client lag after +switch-master p95 <= 0.1 s", "target": 0.1,
+             "measured": lab["lag_after_switch_s"]["p95"]},
+            {"goal": "0 WAIT-acknowledged writes lost (HA crash failovers)", "target": 0,
+             "measured": s["clients"][LAB_WAIT]["lost"]},
+            {"goal": "HA ready <= 2 s (local)", "target": 2.0, "measured": ha["ready_s"]["p50"]},
+        ]
+    for g in out:
+        g["met"] = g["measured"] is not None and g["measured"] <= g["target"]
+    return out
+
+
+def render(console: Console, report: dict) -> None:
+    ha = report.get("ha")
+    if ha:
+        s = ha["summary"]
+        t = Table(title=f"HA: {s['runs']} SIGKILL failovers, down-after {s['down_after_s']}s, "
+                        f"switch_s p50 {s['switch_s']['p50']} p95 {s['switch_s']['p95']}; ready p50 {ha['ready_s']['p50']}s",
+                  title_justify="left")
+        for col in ("client", "unavailable p50", "p95", "÷ down-after", "lag after switch p50", "p95",
+                    "acknowledged", "lost"):
+            t.add_column(col)
+        for name, c in s["clients"].items():
+            t.add_row(name, str(c["unavailable_s"]["p50"]), str(c["unavailable_s"]["p95"]),
+                      str(c["unavailable_over_down_after_p50"]), str(c["lag_after_switch_s"]["p50"]),
+                      str(c["lag_after_switch_s"]["p95"]), str(c["acknowledged"]), str(c["lost"]))
+        console.print(t)

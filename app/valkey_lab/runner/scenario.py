@@ -4,38 +4,14 @@ ScenarioResult with checks, metrics and details. The suite report is a plain dic
 report). Rendering is report.render's job; nothing here prints."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from dataclasses import dataclass
+from typing import Callable, Optional
 
+from valkey_lab.checkers.verdict import STATUS, Judgement, merge
 from valkey_lab.history.view import RunView
 
 
-@dataclass
-class ScenarioResult:
-    name: str
-    checks: list = field(default_factory=list)
-    metrics: dict = field(default_factory=dict)
-    details: dict = field(default_factory=dict)
-    error: Optional[str] = None
-    duration_s: float = 0.0
-
-    def check(self, what: str, ok: bool, observed: Any = None, expected: Any = None) -> bool:
-        """Record one check: an observation against an independent expectation. The
-        scenario passes only if every check holds."""
-        entry = {"check": what, "ok": bool(ok), "observed": observed}
-        if expected is not None:
-            entry["expected"] = expected
-        self.checks.append(entry)
-        return bool(ok)
-
-    @property
-    def passed(self) -> bool:
-        return self.error is None and bool(self.checks) and all(c["ok"] for c in self.checks)
-
-    def as_dict(self) -> dict:
-        return {"name": self.name, "passed": self.passed, "duration_s": round(self.duration_s, 3),
-                "metrics": self.metrics, "details": self.details, "checks": self.checks, "error": self.error}
-
+ScenarioResult = Judgement  # a scenario's verdicts (checkers.verdict)
 
 Check = Callable[[RunView, ScenarioResult], None]
 
@@ -93,6 +69,7 @@ def judge(scenario: Scenario, records: list[dict], settings: dict) -> ScenarioRe
 
 def suite_report(suite: str, backend: str, valkey_version: str, results: list[ScenarioResult],
                  duration_s: float, extra: Optional[dict] = None) -> dict:
+    valid = merge(results) if results else None
     return {"suite": suite, "backend": backend, "valkey_version": valkey_version,
-            "passed": bool(results) and all(r.passed for r in results), "duration_s": round(duration_s, 3),
+            "valid": valid, "status": STATUS[valid], "passed": valid is True, "duration_s": round(duration_s, 3),
             **(extra or {}), "scenarios": [r.as_dict() for r in results]}

@@ -1,0 +1,104 @@
+"""Repeated failovers with numbers: p50/p95 of switch and unavailability, client lag,
+write loss with and without WAIT, time to ready; the lab's clients beside stock ones.
+
+    python app/bench.py                        # 5 failovers per topology, local processes
+    python app/bench.py --runs 10 --json reports/bench.json --svg-dir reports
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+
+import redis
+from rich.console import Console
+from rich.table import Table
+
+from valkey_lab.cluster import bench as bench_cluster
+from valkey_lab.ha import bench as bench_ha
+from valkey_lab.bench import linearizability
+from valkey_lab.runner.cli import OneLineParser, default_console
+from valkey_lab.history.recorder import RunRecorder
+from valkey_lab.util import LabError, WaitTimeout, now
+
+
+def machine() -> dict:
+    valkey = os.popen("valkey-server --version").read().split()
+    return {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
+            "redis_py": redis.__version__, "valkey": next((w[2:] for w in valkey if w.startswith("v=")), "?"),
+            "date": time.strftime("%Y-%m-%d")}
+
+
+def goals(report: dict) -> list[dict]:
+    return bench_ha.goals(report) + bench_cluster.goals(report)
+
+
+def render(console: Console, report: dict) -> None:
+    if report.get("ha"):
+        bench_ha.render(console, report)
+    bench_cluster.render(console, report)
+    t = Table(title="Linearizability checker on generated register histories (10 processes, 5 % info)",
+              title_justify="left")
+    for col in ("ops", "info ops", "verdict", "seconds"):
+        t.add_column(col)
+    for row in report.get("linearizability", []):
+        t.add_row(str(row.get("ops")), str(row.get("info_ops")), str(row.get("valid")), str(row.get("seconds")))
+    console.print(t)
+    t = Table(title="Goals", title_justify="left")
+    for col in ("goal", "target", "measured", "met"):
+        t.add_column(col)
+    for g in report["goals"]:
+        t.add_row(g["goal"], str(g["target"]), str(g["measured"]), "[green]yes[/]" if g["met"] else "[red]no[/]")
+    console.print(t)
+
+
+def main(argv=None) -> int:
+    p = OneLineParser(prog="bench.py", description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=5, help="failovers per topology (default 5)")
+    p.add_argument("--topology", choices=["ha", "cluster", "both"], default="both")
+    p.add_argument("--json", metavar="FILE", default="reports/bench.json")
+    p.add_argument("--svg-dir", metavar="DIR", default="reports", help="where the failover pictures go")
+    p.add_argument("--base-port", type=int, default=bench_ha.DEFAULT_BASE_PORT)
+    p.add_argument("--history", metavar="DIR", help="save every run's history (DIR/history.jsonl)")
+    p.add_argument("--cluster-base-port", type=int, default=bench_cluster.DEFAULT_BASE_PORT,
+                   help=f"first port of the local cluster (default {bench_cluster.DEFAULT_BASE_PORT}..+5)")
+    args = p.parse_args(argv)
+    if args.runs < 1:
+        p.error("--runs must be at least 1")
+    console = default_console()
+    report = {"suite": "bench", "backend": "local", "machine": machine(), "runs_per_topology": args.runs}
+    started = now()
+    recorder = RunRecorder()
+    recorder.meta(suite="bench", backend="local", machine=report["machine"])
+    try:
+        if args.topology in ("ha", "both"):
+            report["ha"] = bench_ha.run_bench(args, console, recorder, machine()["valkey"])
+        if args.topology in ("cluster", "both"):
+            report["cluster"] = bench_cluster.run_bench(args, console, recorder, machine()["valkey"])
+    except (LabError, WaitTimeout) as exc:
+        sys.stderr.write(f"bench: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("bench: interrupted; everything the run started has been stopped\n")
+        return 130
+    finally:
+        if args.history:
+            Path(args.history).mkdir(parents=True, exist_ok=True)
+            recorder.save(Path(args.history) / "history.jsonl")
+    # The linearizability checker's speed on generated register histories (no server needed).
+    report["linearizability"] = linearizability.measure(sizes=(1000, 5000, 20000), processes=10, info_rate=0.05)
+    report["duration_s"] = round(now() - started, 1)
+    report["goals"] = goals(report)
+    render(console, report)
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(report, indent=2, default=str) + "\n")
+    console.print(f"report written to {args.json}" + (f", pictures in {args.svg_dir}/" if args.svg_dir else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
