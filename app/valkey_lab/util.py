@@ -8,7 +8,11 @@ from typing import Callable, Optional, TypeVar
 
 T = TypeVar("T")
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+_HERE = Path(__file__).resolve()
+# The checkout's root when the package runs from one (app/valkey_lab/ beside pyproject.toml),
+# else None: an installed package has no repository around it.
+REPO_ROOT: Optional[Path] = (_HERE.parents[2] if _HERE.parents[1].name == "app"
+                             and (_HERE.parents[2] / "pyproject.toml").is_file() else None)
 DEFAULT_PASSWORD = "valkey-lab-password"
 
 
@@ -73,9 +77,24 @@ def hold_for(probe: Callable[[], T], duration: float, bad: Callable[[T], bool], 
     return None
 
 
-def read_dotenv(path: Path = REPO_ROOT / ".env") -> dict[str, str]:
+def dotenv_path() -> Optional[Path]:
+    """The .env settings come from: the working directory's, else the checkout's (when the
+    package runs from one), else None. Only the first found is read, as compose reads one."""
+    try:
+        places = [Path.cwd(), REPO_ROOT]
+    except OSError:  # the working directory was removed
+        places = [REPO_ROOT]
+    for place in places:
+        if place is not None and (place / ".env").is_file():
+            return place / ".env"
+    return None
+
+
+def read_dotenv(path: Optional[Path] = None) -> dict[str, str]:
+    """KEY=VALUE lines of ``path`` (default: dotenv_path()); blank lines and # comments skipped."""
+    path = dotenv_path() if path is None else path
     values: dict[str, str] = {}
-    if path.exists():
+    if path is not None and path.is_file():
         for line in path.read_text().splitlines():
             line = line.strip()
             if line and not line.startswith("#") and "=" in line:
@@ -85,7 +104,7 @@ def read_dotenv(path: Path = REPO_ROOT / ".env") -> dict[str, str]:
 
 
 def setting(name: str, default: str) -> str:
-    """Environment first, then the repository's .env (the file compose reads), then default."""
+    """Environment first, then .env (see dotenv_path), then default. Read on every call."""
     return os.environ.get(name) or read_dotenv().get(name) or default
 
 

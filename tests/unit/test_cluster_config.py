@@ -35,8 +35,13 @@ def test_local_nodes_use_base_port_and_keep_their_names():
 
 
 def _init(*args, env=None):
-    return subprocess.run(["sh", str(INIT_SCRIPT), *args], capture_output=True, text=True, timeout=30,
-                          env={"PATH": os.environ["PATH"], **(env or {})})
+    with config.script_path("cluster/init.sh") as script:
+        return subprocess.run(["sh", str(script), *args], capture_output=True, text=True, timeout=30,
+                              env={"PATH": os.environ["PATH"], **(env or {})})
+
+
+def test_init_script_is_the_package_resource():
+    assert INIT_SCRIPT.is_file() and INIT_SCRIPT == config.resource("cluster/init.sh")
 
 
 def test_init_script_usage_error():

@@ -1,5 +1,9 @@
 import os
+import re
 import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +24,7 @@ def test_render_refuses_a_placeholder_without_value():
 
 
 def test_sentinel_template_keeps_the_spec_settings_verbatim():
-    text = (config.CONFIG_DIR / "ha/sentinel.conf").read_text()
+    text = config.template("ha/sentinel.conf")
     for line in ("sentinel monitor myvalkey valkey-master 6379 2",
                  "sentinel down-after-milliseconds myvalkey 2000",
                  "sentinel failover-timeout myvalkey 10000"):
@@ -49,10 +53,81 @@ def test_docker_entrypoint_renders_like_python(tmp_path, template):
         (fakebin / exe).write_text('#!/bin/sh\ncat "$1"\n')
         (fakebin / exe).chmod(0o755)
     kind = "sentinel" if "sentinel" in template else "node"
-    out = subprocess.run(["sh", str(config.CONFIG_DIR / "docker-entrypoint.sh"), kind,
-                          str(config.CONFIG_DIR / template)],
-                         env={**os.environ, **env, "PATH": f"{fakebin}:{os.environ['PATH']}"},
-                         capture_output=True, text=True, check=True).stdout
+    with config.script_path("docker-entrypoint.sh") as entrypoint, config.script_path(template) as path:
+        out = subprocess.run(["sh", str(entrypoint), kind, str(path)],
+                             env={**os.environ, **env, "PATH": f"{fakebin}:{os.environ['PATH']}"},
+                             capture_output=True, text=True, check=True).stdout
     expected = config.render_file(template, {**VALUES, "DATA_DIR": str(tmp_path)},
                                   replicaof=("valkey-master", 6379) if kind == "node" else None)
     assert out == expected
+
+
+# -- package data, one source for both backends ------------------------------------------------
+
+def test_templates_are_package_data_beside_the_code():
+    import valkey_lab
+    assert Path(str(config.CONFIG_DIR)) == Path(valkey_lab.__file__).parent / "config"
+    for name in ("ha/node.conf", "ha/sentinel.conf", "cluster/node.conf", "cluster/init.sh",
+                 "docker-entrypoint.sh"):
+        assert config.resource(name).is_file(), name
+
+
+@pytest.mark.parametrize("compose", ["docker-compose.ha.yml", "docker-compose.cluster.yml"])
+def test_compose_mounts_the_package_config(compose):
+    """The containers read the very files the local backend renders, and every file a
+    service names under /lab-config exists there."""
+    root = Path(__file__).resolve().parents[2]
+    text = (root / compose).read_text()
+    mounts = set(re.findall(r"\./([\w/.-]+):/lab-config:ro", text))
+    assert mounts and all((root / m).resolve() == Path(str(config.CONFIG_DIR)).resolve() for m in mounts)
+    for used in set(re.findall(r"/lab-config/([\w/.-]+)", text)):
+        assert config.resource(used).is_file(), used
+
+
+def test_importing_the_topologies_reads_no_file():
+    """Settings are read when a lab is built, not at import: an installed package must at
+    least answer --help whatever its data."""
+    code = textwrap.dedent("""
+        from valkey_lab.topology import config
+        def boom(*a, **k):
+            raise AssertionError("read at import")
+        real, config.template = config.template, boom
+        import valkey_lab.ha.topology as ht, valkey_lab.cluster.topology as ct
+        config.template = real
+        assert (ht.DOWN_AFTER_S, ht.FAILOVER_TIMEOUT_S) == (2.0, 10.0)
+        assert ht.sentinel_timing() == (2.0, 10.0)
+    """)
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                   env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "app")})
+
+
+# -- .env: the working directory's, else the checkout's -----------------------------------------
+
+def test_dotenv_of_the_working_directory_wins(tmp_path, monkeypatch):
+    from valkey_lab import util
+    monkeypatch.delenv("VALKEY_PASSWORD", raising=False)
+    (tmp_path / ".env").write_text("# comment\n\nVALKEY_PASSWORD='from-cwd'\nCLUSTER_NODE_TIMEOUT = 4500\n")
+    monkeypatch.chdir(tmp_path)
+    assert util.dotenv_path() == tmp_path / ".env"
+    assert util.password() == "from-cwd" and util.setting("CLUSTER_NODE_TIMEOUT", "3000") == "4500"
+    monkeypatch.setenv("VALKEY_PASSWORD", "from-env")
+    assert util.password() == "from-env"
+
+
+def test_dotenv_falls_back_to_the_checkout_then_the_default(tmp_path, monkeypatch):
+    from valkey_lab import util
+    monkeypatch.delenv("VALKEY_PASSWORD", raising=False)
+    monkeypatch.chdir(tmp_path)
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    monkeypatch.setattr(util, "REPO_ROOT", checkout)
+    assert util.dotenv_path() is None and util.password() == util.DEFAULT_PASSWORD
+    (checkout / ".env").write_text("VALKEY_PASSWORD=from-checkout\n")
+    assert util.dotenv_path() == checkout / ".env" and util.password() == "from-checkout"
+    monkeypatch.setattr(util, "REPO_ROOT", None)  # installed: no checkout around the package
+    assert util.dotenv_path() is None and util.password() == util.DEFAULT_PASSWORD
+
+
+def test_repo_root_is_the_checkout():
+    from valkey_lab import util
+    assert util.REPO_ROOT == Path(__file__).resolve().parents[2]

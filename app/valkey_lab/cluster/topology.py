@@ -35,7 +35,7 @@ LAYOUT: dict[str, tuple[int, int]] = {"node-7000": (0, 5460), "node-7001": (5461
 REPLICA_OF = {"node-7003": "node-7000", "node-7004": "node-7001", "node-7005": "node-7002"}
 PAIR = {**REPLICA_OF, **{p: r for r, p in REPLICA_OF.items()}}  # shard partner of every node
 COMPOSE_FILE = "docker-compose.cluster.yml"
-INIT_SCRIPT = config.CONFIG_DIR / "cluster" / "init.sh"
+INIT_SCRIPT = config.resource("cluster/init.sh")  # package data; nothing is read at import
 DEFAULT_LOCAL_BASE_PORT = 7100
 BUS_PORT_OFFSET = 10000  # Valkey's default cluster bus port: port + 10000
 
@@ -230,8 +230,9 @@ def run_init(addresses: list[tuple[str, int]], password: str, timeout: float = 9
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "VALKEY_PASSWORD": password,
            "CLUSTER_RESET_HINT": "local nodes start afresh on every run: report this as a bug"}
     try:
-        proc = subprocess.run(["sh", str(INIT_SCRIPT), *(f"{h}:{p}" for h, p in addresses)], env=env,
-                              capture_output=True, text=True, timeout=timeout)
+        with config.script_path("cluster/init.sh") as script:
+            proc = subprocess.run(["sh", str(script), *(f"{h}:{p}" for h, p in addresses)], env=env,
+                                  capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         raise LabError(f"cluster init did not finish within {timeout:.0f}s") from exc
     lines = (proc.stdout + proc.stderr).strip().splitlines()

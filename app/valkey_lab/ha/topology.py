@@ -2,8 +2,9 @@
 and how to read its state. Readiness and every probe go through util.wait_for."""
 from __future__ import annotations
 
+import functools
 import hashlib
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import redis
 
@@ -17,8 +18,26 @@ SERVERS = ["valkey-master", "valkey-replica1", "valkey-replica2"]
 SENTINELS = ["valkey-sentinel1", "valkey-sentinel2", "valkey-sentinel3"]
 COMPOSE_FILE = "docker-compose.ha.yml"
 DEFAULT_LOCAL_BASE_PORT = 6390  # keeps clear of a Valkey or Redis already on 6379
-DOWN_AFTER_S = int(config.sentinel_setting("down-after-milliseconds")) / 1000
-FAILOVER_TIMEOUT_S = int(config.sentinel_setting("failover-timeout")) / 1000
+
+
+class SentinelTiming(NamedTuple):
+    down_after_s: float
+    failover_timeout_s: float
+
+
+@functools.cache
+def sentinel_timing() -> SentinelTiming:
+    """Sentinel's down-after and failover-timeout in seconds, as config/ha/sentinel.conf
+    states them: read when a lab asks for them (once), not at import."""
+    return SentinelTiming(int(config.sentinel_setting("down-after-milliseconds")) / 1000,
+                          int(config.sentinel_setting("failover-timeout")) / 1000)
+
+
+def __getattr__(name: str) -> float:
+    """DOWN_AFTER_S and FAILOVER_TIMEOUT_S: sentinel_timing(), read on first use."""
+    if name in ("DOWN_AFTER_S", "FAILOVER_TIMEOUT_S"):
+        return getattr(sentinel_timing(), name.lower())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def server_host(i: int) -> str:
@@ -30,7 +49,7 @@ def sentinel_host(i: int) -> str:
 
 
 def local_nodes(password: str, base_port: int = DEFAULT_LOCAL_BASE_PORT) -> list[LocalNode]:
-    """Servers on base_port..+2, Sentinels on base_port+20000..+2, all from config/ha/.
+    """Servers on base_port..+2, Sentinels on base_port+20000..+2, all from the package's config/ha/.
 
     Each node gets its own loopback address (servers 127.0.1.x, Sentinels 127.0.2.x) and
     uses it as the source of its own connections, so that a partition can cut one node off

@@ -1,18 +1,40 @@
-"""Render the config templates under config/ for local processes.
+"""Render the config templates for local processes.
 
-The containers render the same files with config/docker-entrypoint.sh; both replace the
-same ``${NAME}`` placeholders, so a setting changed in a template changes both backends.
+The templates are package data, in ``valkey_lab/config/`` (app/valkey_lab/config/ in the
+checkout), read through importlib.resources, so an installed package finds them too. The
+compose files mount that same directory, and the containers render it with its
+docker-entrypoint.sh; both replace the same ``${NAME}`` placeholders, so a setting changed
+in a template changes both backends. Nothing here reads a file at import.
 """
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
+from importlib.resources import as_file, files
+from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Iterator, Mapping, Optional
 
-from valkey_lab.util import REPO_ROOT
-
-CONFIG_DIR = REPO_ROOT / "config"
+CONFIG_DIR: Traversable = files("valkey_lab") / "config"  # a plain directory once installed from a wheel
 PLACEHOLDER = re.compile(r"\$\{([A-Z_]+)\}")
+
+
+def resource(relative: str) -> Traversable:
+    """``config/<relative>`` (e.g. ``ha/sentinel.conf``) as a resource of the package."""
+    return CONFIG_DIR.joinpath(*relative.split("/"))
+
+
+def template(relative: str) -> str:
+    """The text of ``config/<relative>``."""
+    return resource(relative).read_text(encoding="utf-8")
+
+
+@contextmanager
+def script_path(relative: str) -> Iterator[Path]:
+    """A file-system path of ``config/<relative>`` for ``sh`` to run (the file itself when the
+    package is a directory, as it is once installed; a temporary copy otherwise)."""
+    with as_file(resource(relative)) as path:
+        yield Path(path)
 
 
 def render(template: str, values: Mapping[str, object]) -> str:
@@ -30,7 +52,7 @@ def render_file(relative: str, values: Mapping[str, object], replicaof: Optional
     ``replicaof`` appends the line the entrypoint appends from $REPLICAOF; ``monitor``
     points Sentinel's monitor line (written for Docker's ``valkey-master 6379``) elsewhere.
     """
-    text = render((CONFIG_DIR / relative).read_text(), values)
+    text = render(template(relative), values)
     if monitor is not None:
         text = re.sub(r"^(sentinel monitor \S+) \S+ \d+ (\d+)$",
                       lambda m: f"{m.group(1)} {monitor[0]} {monitor[1]} {m.group(2)}", text, flags=re.M)
@@ -41,7 +63,7 @@ def render_file(relative: str, values: Mapping[str, object], replicaof: Optional
 
 def sentinel_setting(name: str, relative: str = "ha/sentinel.conf") -> str:
     """A per-master Sentinel setting as the template states it (e.g. down-after-milliseconds)."""
-    for line in (CONFIG_DIR / relative).read_text().splitlines():
+    for line in template(relative).splitlines():
         parts = line.split()
         if parts[:2] == ["sentinel", name]:
             return parts[-1]

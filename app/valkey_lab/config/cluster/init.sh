@@ -1,9 +1,9 @@
 #!/bin/sh
 # Forms the lab's cluster deterministically; used by both backends (the one-shot init service
-# of docker-compose.cluster.yml, and app/lib/cluster_topology.py for local processes).
+# of docker-compose.cluster.yml, and app/valkey_lab/cluster/topology.py for local processes).
 # Needs only sh + valkey-cli (+ awk, sed, sort, grep, date: busybox has them).
 #
-#   VALKEY_PASSWORD=... sh config/cluster/init.sh P1 P2 P3 R1 R2 R3
+#   VALKEY_PASSWORD=... sh app/valkey_lab/config/cluster/init.sh P1 P2 P3 R1 R2 R3
 #
 # Each argument is HOST:PORT. P1..P3 become the primaries of 0-5460, 5461-10922,
 # 10923-16383; Rn becomes the replica of Pn (node-7003 -> node-7000, ...).

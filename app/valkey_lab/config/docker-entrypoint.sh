@@ -3,7 +3,7 @@
 #   docker-entrypoint.sh node TEMPLATE      render TEMPLATE, run valkey-server
 #   docker-entrypoint.sh sentinel TEMPLATE  render TEMPLATE once, run valkey-sentinel
 # Rendering replaces ${PORT} ${BIND} ${DATA_DIR} ${ANNOUNCE_HOST} ${VALKEY_PASSWORD}
-# ${CLUSTER_NODE_TIMEOUT}, the same names app/lib/config.py replaces.
+# ${CLUSTER_NODE_TIMEOUT}, the same names app/valkey_lab/topology/config.py replaces.
 set -eu
 kind=$1
 template=$2
