@@ -17,8 +17,8 @@ from valkey_lab.bench import stats
 from valkey_lab.bench.stats import summary
 from valkey_lab.bench.stock import StockClusterClient, settings
 from valkey_lab.checkers import availability, loss
-from valkey_lab.cluster.lab import ClusterLab, open_lab
-from valkey_lab.runner.run import Await, Heal, Start, StopWorkload, run
+from valkey_lab.cluster.lab import ClusterLab, Promoted, Rejoined, ShardResumed, open_lab
+from valkey_lab.runner.run import Heal, Start, StopWorkload, run
 from valkey_lab.history.view import RunView
 from valkey_lab.nemesis.fault import Fault
 from valkey_lab.cluster import observe as cluster_events
@@ -73,9 +73,8 @@ def failover_run(lab: ClusterLab, index: int):
     victim_lanes = [_lane_name(c, VICTIM) for c in (LAB, LAB_WAIT, STOCK)]
     try:
         return run(lab, name, workload=Workload(lanes), observers=lab.observers(), schedule=[
-            Start(Fault("kill", VICTIM)), Await("promoted"),
-            *[Await("shard-resumed", params={"lane": lane, "count": 5}) for lane in victim_lanes],
-            StopWorkload(), Heal(), Await("rejoined")])
+            Start(Fault("kill", VICTIM)), Promoted(), *[ShardResumed(count=5, lane=lane) for lane in victim_lanes],
+            StopWorkload(), Heal(), Rejoined()])
     finally:
         for stock in stocks:
             stock.close()

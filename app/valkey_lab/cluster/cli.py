@@ -4,7 +4,7 @@ from __future__ import annotations
 from valkey_lab.checkers.availability import gaps
 from valkey_lab.runner import cli as cli
 from valkey_lab.cluster.lab import ClusterLab, open_lab
-from valkey_lab.runner.run import Act, run
+from valkey_lab.runner.run import RunState, Script, run
 from valkey_lab.cluster import observe as cluster_events
 from valkey_lab.runner.watch import dashboard, report
 from valkey_lab.cluster import scenarios as cluster
@@ -39,14 +39,14 @@ def node_rows(records: list[dict]) -> list[dict]:
 def watch(lab: ClusterLab, console) -> dict:
     """--watch: one writer per shard, the nodes' roles, flags and epochs live; inject faults by
     hand (docker kill node-7000, kill -9 <pid>); Ctrl-C reports."""
-    def show(lab: ClusterLab, facts: dict) -> None:
+    def show(lab: ClusterLab, state: RunState) -> None:
         dashboard(f"Valkey Cluster on {lab.backend_name}", console, lab.recorder.records, node_rows,
                   lambda: [lab.backend.fault_commands(n) for n in NODES])
     workload = lab.shard_workload()
     for lane in workload.lanes:  # the user may break things at once: the dashboard comes up immediately
         lane.warm_ok = 0
     try:
-        run(lab, "watch", workload=workload, observers=lab.observers(), schedule=[Act(show)])
+        run(lab, "watch", workload=workload, observers=lab.observers(), schedule=[Script(show)])
     except KeyboardInterrupt:  # Ctrl-C outside the dashboard: the harness has cleaned up; report anyway
         pass
     records = [r for r in lab.recorder.records() if r.get("run") == "watch"]

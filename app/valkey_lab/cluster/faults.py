@@ -6,9 +6,10 @@ from __future__ import annotations
 from valkey_lab.cluster.checks import (HEIR, VICTIM, VICTIM_RANGE, WINDOW_AFTER_PROMOTION_S, chained, linearizable_kill,
                                        linearizable_partition, manual, partition, pause,
                                        shard_loss)
-from valkey_lab.cluster.lab import PROBE_BUDGET_S, ClusterLab
+from valkey_lab.cluster.lab import (PROBE_BUDGET_S, ClusterLab, FlaggedFail, Healthy, LostSlotProbes, OrphanFails,
+                                    Promoted, RegisterReads, Rejoined, ServedAgain, ShardResumed, VoteTimer)
 from valkey_lab.runner.scenario import Scenario
-from valkey_lab.runner.run import Act, Await, Heal, Hold, Start, StopWorkload, run
+from valkey_lab.runner.run import Heal, Hold, Start, StopWorkload, run
 from valkey_lab.nemesis.fault import Fault
 from valkey_lab.workload.keys import ShardKeys
 from valkey_lab.workload.writer import Workload, Writer
@@ -24,8 +25,8 @@ def pause_method(lab: ClusterLab):
     """SIGSTOP / docker pause node-7000: alive, silent. The others must fail it over; resumed,
     it must learn it lost its slots and come back as a replica (not a second primary)."""
     return run(lab, "pause", workload=lab.shard_workload({VICTIM: 1}), observers=lab.observers(), schedule=[
-        Start(Fault("pause", VICTIM)), Await("promoted"), Await("shard-resumed", params={"count": 20}),
-        StopWorkload(), Heal(), Await("rejoined"), Await("healthy")])
+        Start(Fault("pause", VICTIM)), Promoted(), ShardResumed(count=20), StopWorkload(), Heal(), Rejoined(),
+        Healthy()])
 
 
 # ----------------------------------------------------------------------------------- manual
@@ -34,8 +35,8 @@ def manual_method(lab: ClusterLab):
     connections still point at node-7000, which now answers MOVED; they must follow, and a
     coordinated failover loses no acknowledged write at all (the replica catches up first)."""
     return run(lab, "manual", workload=lab.shard_workload({VICTIM: 1}), observers=lab.observers(), schedule=[
-        Await("vote-timer"), Start(Fault("failover", VICTIM)), Await("promoted"),
-        Await("shard-resumed", params={"count": 20}), StopWorkload(), Await("rejoined")])
+        VoteTimer(), Start(Fault("failover", VICTIM)), Promoted(), ShardResumed(count=20), StopWorkload(),
+        Rejoined()])
 
 
 # ---------------------------------------------------------------------------------- chained
@@ -46,11 +47,9 @@ def chained_method(lab: ClusterLab):
     nt = lab.node_timeout_s
     return run(lab, "chained", workload=lab.shard_workload({VICTIM: 1}, extra=(_short_lane(lab),)),
                observers=lab.observers(), schedule=[
-        Start(Fault("kill", VICTIM)), Await("promoted"), Await("shard-resumed", params={"count": 20}),
-        Start(Fault("kill", HEIR)), Await("flagged-fail", params={"nodes": [HEIR]}), Hold(2 * nt),
-        Await("orphan-fails", params={"lane": "short", "count": 3}), StopWorkload(),
-        Heal(), Await("served-again", params={"node": VICTIM}),
-        Await("rejoined", params={"node": VICTIM, "primary": HEIR})])
+        Start(Fault("kill", VICTIM)), Promoted(), ShardResumed(count=20),
+        Start(Fault("kill", HEIR)), FlaggedFail(nodes=(HEIR,)), Hold(2 * nt), OrphanFails(lane="short", count=3),
+        StopWorkload(), Heal(), ServedAgain(node=VICTIM), Rejoined(node=VICTIM)])
 
 
 # ------------------------------------------------------------------------------- shard_loss
@@ -60,10 +59,9 @@ def shard_loss_method(lab: ClusterLab):
     restarted, the shard serves again. Without persistence its keys are gone: reported."""
     return run(lab, "shard_loss", workload=lab.shard_workload(extra=(_short_lane(lab),)),
                observers=lab.observers(), schedule=[
-        Start(Fault("kill", f"shard:{VICTIM}")), Await("flagged-fail", params={"nodes": [VICTIM, HEIR]}),
-        Act("lost-slot-probes", {"node": VICTIM, "via": "node-7001"}),
-        Await("orphan-fails", params={"lane": "short", "count": 3}), StopWorkload(),
-        Heal(), Await("served-again", params={"node": VICTIM}), Await("healthy")])
+        Start(Fault("kill", f"shard:{VICTIM}")), FlaggedFail(nodes=(VICTIM, HEIR)),
+        LostSlotProbes(node=VICTIM, via="node-7001"), OrphanFails(lane="short", count=3), StopWorkload(),
+        Heal(), ServedAgain(node=VICTIM), Healthy()])
 
 
 # -------------------------------------------------------------------------------- partition
@@ -73,7 +71,7 @@ def _partition_round(lab: ClusterLab, guarded: bool):
     """Cut node-7000 off from the other five nodes while a client holding a direct connection
     keeps writing to it (SET + WAIT 1 100 ms); the same write window in both rounds; heal."""
     name = "partition:with" if guarded else "partition:without"
-    lab.act("min-replicas", {}, to_write=1 if guarded else 0)
+    lab.min_replicas(1 if guarded else 0)
     host, port = lab.backend.address(VICTIM)
     import redis
     direct = redis.Redis(host, port, password=lab.password, socket_timeout=0.5, socket_connect_timeout=0.5,
@@ -90,8 +88,8 @@ def _partition_round(lab: ClusterLab, guarded: bool):
                       shard=VICTIM)
     try:
         return run(lab, name, workload=Workload([lane]), observers=lab.observers(), schedule=[
-            Start(Fault("partition", VICTIM)), Await("promoted"), Hold(WINDOW_AFTER_PROMOTION_S), StopWorkload(),
-            Heal(), Await("rejoined")])
+            Start(Fault("partition", VICTIM)), Promoted(), Hold(WINDOW_AFTER_PROMOTION_S), StopWorkload(),
+            Heal(), Rejoined()])
     finally:
         direct.close()
 
@@ -108,9 +106,8 @@ def linearizable_kill_method(lab: ClusterLab):
     """Jepsen's register (5 processes: read, write, cas) on keys of node-7000's slots while
     node-7000 is SIGKILLed."""
     return run(lab, "linearizable_kill", workload=lab.register_workload(VICTIM), observers=lab.observers(), schedule=[
-        Start(Fault("kill", VICTIM)), Await("promoted"), Await("shard-resumed", params={"lane": "register",
-                                                                                       "count": 20}),
-        Hold(2.0), StopWorkload(), Heal(), Await("rejoined")])
+        Start(Fault("kill", VICTIM)), Promoted(), ShardResumed(count=20, lane="register"), Hold(2.0),
+        StopWorkload(), Heal(), Rejoined()])
 
 
 def linearizable_partition_method(lab: ClusterLab):
@@ -121,9 +118,9 @@ def linearizable_partition_method(lab: ClusterLab):
     clients go on against node-7003."""
     return run(lab, "linearizable_partition", workload=lab.register_workload(VICTIM, stale=2),
                observers=lab.observers(), schedule=[
-        Start(Fault("partition", VICTIM)), Await("promoted"), Act("register-reads"),
-        Await("shard-resumed", params={"lane": "register", "count": 20, "after": "promotion"}),
-        StopWorkload("register"), Hold(1.0), StopWorkload(), Heal(), Await("rejoined")])
+        Start(Fault("partition", VICTIM)), Promoted(), RegisterReads(),
+        ShardResumed(count=20, lane="register", after_promotion=True),
+        StopWorkload("register"), Hold(1.0), StopWorkload(), Heal(), Rejoined()])
 
 
 METHODS = {"pause": pause_method, "partition": partition_method, "manual": manual_method, "chained": chained_method,

@@ -1,15 +1,18 @@
 """The Cluster adapter of the Lab protocol: 6 nodes, 3 shards, the deterministic layout
 (node-7000..7002 primaries of the three slot ranges, node-7003..7005 their replicas).
 
-Conditions (``wait``): promoted, shard-resumed, rejoined, flagged-fail, refusing,
-orphan-fails, served-again, vote-timer, healthy. Actions (``act``): probe, rejoin-state,
-min-replicas, lost-slot-probes. Fault targets (``resolve``): a node name, or "shard:NODE"
-(the node and its partner)."""
+Its steps (data in a schedule, each handled by the method of the same name, see
+``ClusterLab.do``): waits ``Promoted``, ``ShardResumed``, ``Rejoined``, ``FlaggedFail``,
+``OrphanFails``, ``ServedAgain``, ``VoteTimer``, ``Healthy``; actions ``Probe``,
+``RejoinState``, ``RegisterReads``, ``LostSlotProbes``. A step's ``node`` defaults to the
+first node of the last fault (the victim). Fault targets (``resolve``): a node name, or
+"shard:NODE" (the node and its partner)."""
 from __future__ import annotations
 
 import itertools
 import os
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Optional
 
 import redis
@@ -19,23 +22,105 @@ from redis.retry import Retry
 from valkey_lab.backends.base import Backend
 from valkey_lab.clients.cluster import ClusterClient, keys_in_ranges
 from valkey_lab.clients.retry import BackoffPolicy
-from valkey_lab.runner.lab import client_events, close_all
+from valkey_lab.runner.lab import client_events, close_all, perform
+from valkey_lab.runner.run import Action, RunState, Wait
 from valkey_lab.cluster.observe import FlagSampler
 from valkey_lab.cluster import topology as ct
 from valkey_lab.cluster.topology import LAYOUT, NODES, PAIR, REPLICA_OF, ClusterTopology
 from valkey_lab.util import LabError, WaitTimeout, now, password, wait_for
 from valkey_lab.workload.keys import ShardKeys
 from valkey_lab.workload.register import CAS_SCRIPT, RegisterLane, RegisterOps
-from valkey_lab.workload.writer import Workload, Writer, final_reads, outcome
+from valkey_lab.workload.writer import Workload, Writer, final_reads
 
 # Errors by which a shard refuses service (as opposed to a transport hiccup).
 CLUSTER_REFUSALS = ("ClusterDownError", "TryAgainError", "SlotNotCoveredError", "ClusterUnavailable",
                     "MasterDownError", "ReadOnlyError", "ClusterError")
-STOP_WORDS = ("NOREPLICAS", "CLUSTERDOWN", "ClusterDownError")
 # 1 s (the HA lab uses 2): replicas ack every second, so the lag reads 0-1 when linked; with 2
 # the guard would fire about when the minority check (node-timeout 3 s) does anyway.
 MIN_REPLICAS_MAX_LAG_S = 1
 PROBE_BUDGET_S = 1.0  # lanes that must fail fast on a lost shard
+
+
+# -- the cluster lab's steps -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Promoted(Wait):
+    """The victim's partner owns its slots and the survivors agree (-> ``state.t_promoted``)."""
+    condition = "promoted"
+
+
+@dataclass(frozen=True)
+class ShardResumed(Wait):
+    """``count`` ok writes of ``lane`` (default: the victim's shard writer) since the last fault,
+    or since the promotion (``after_promotion``)."""
+    condition = "shard-resumed"
+    count: int = 20
+    lane: Optional[str] = None
+    after_promotion: bool = False
+
+
+@dataclass(frozen=True)
+class Rejoined(Wait):
+    """``node`` is back as a replica of its partner, link up."""
+    condition = "rejoined"
+    node: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class FlaggedFail(Wait):
+    """Every survivor flags each of ``nodes`` (default: the last fault's) fail."""
+    condition = "flagged-fail"
+    nodes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OrphanFails(Wait):
+    """``count`` failed ops of ``lane`` from now on (its slots are known lost by this step)."""
+    condition = "orphan-fails"
+    lane: str
+    count: int = 3
+
+
+@dataclass(frozen=True)
+class ServedAgain(Wait):
+    """A probe write to ``node``'s slots, repeated until one is acknowledged."""
+    condition = "served-again"
+    node: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class VoteTimer(Wait):
+    """The primaries may vote again: 2 x node-timeout since the shard's last election."""
+    condition = "vote-timer"
+
+
+@dataclass(frozen=True)
+class Healthy(Wait):
+    """cluster_state:ok and one map on every node."""
+    condition = "healthy"
+
+
+@dataclass(frozen=True)
+class Probe(Action):
+    """SET + WAIT 1 on ``shard``'s slots: the op records how many replicas acknowledged."""
+    shard: str
+
+
+@dataclass(frozen=True)
+class RejoinState(Action):
+    """What ``node`` and its partner report of their replication (after the probe)."""
+    node: str
+
+
+@dataclass(frozen=True)
+class RegisterReads(Action):
+    """One read of each register key, through a fresh cluster client, as soon as asked."""
+
+
+@dataclass(frozen=True)
+class LostSlotProbes(Action):
+    """What a plain connection to ``via`` and the cluster client say of a write to ``node``'s lost slots."""
+    node: str
+    via: str
 
 
 class ClusterLab:
@@ -168,128 +253,129 @@ class ClusterLab:
         return self.recorder.count(lambda r: r.get("kind") == "client" and r.get("lane") == lane
                                    and r["type"] != "invoke" and (r["type"] == "ok") == ok, since=since)
 
-    def wait(self, condition: str, facts: dict, timeout: Optional[float] = None, **params) -> None:
-        topo, deadline = self.topology, timeout or self.failover_deadline_s
-        victims = facts.get("faulted", [[]])[-1]
-        victim = params.get("node", victims[0] if victims else None)
-        since = self.recorder.at(facts.get("t_fault", now()))
-        if condition == "promoted":  # the partner owns the victim's slots and the survivors agree
-            heir, slots = PAIR[victim], LAYOUT[victim]
-            wait_for(lambda: (me := topo.me(heir)).role == "primary" and me.slots == [slots],
-                     f"{heir} to become primary of {ct.format_ranges([slots])}", deadline, interval=0.05)
-            survivors = [n for n in NODES if self.backend.is_running(n) and n not in victims]
-            wait_for(lambda: topo.agreed_view(survivors, dead=victims) is not None and
-                     all(topo.owner_of(slots[0], n) == heir for n in survivors),
-                     "the surviving nodes to agree on the new primary", deadline, interval=0.05)
-            self.last_election = facts["t_promoted"] = now()
-        elif condition == "shard-resumed":  # counted from the fault, or from the promotion
-            lane = params.get("lane", victim)
-            if params.get("after") == "promotion":
-                since = self.recorder.at(facts["t_promoted"])
-            wait_for(lambda: self._ops(lane, since) >= params.get("count", 20), f"writes to {lane}'s slots to resume",
-                     deadline, interval=0.02)
-        elif condition == "rejoined":
-            node, primary = params.get("node", victim), params.get("primary", PAIR[victim])
-            wait_for(lambda: topo.role(node) == "replica" and topo.primary_of(node) == primary and topo.link_up(node),
-                     f"{node} to come back as a replica of {primary}, link up", 2 * deadline, interval=0.05)
-        elif condition == "flagged-fail":
-            gone = params.get("nodes", victims)
-            survivors = [n for n in NODES if n not in gone and self.backend.is_running(n)]
-            wait_for(lambda: all(sum("fail" in line.flags and topo.name_of(line) in gone for line in topo.view(n))
-                                 == len(gone) for n in survivors),
-                     f"every survivor to flag {', '.join(gone)} fail", deadline, interval=0.05)
-        elif condition == "refusing":
-            lane = params["lane"]
-            wait_for(lambda: self.recorder.count(lambda r: r.get("kind") == "client" and r.get("lane") == lane
-                                                 and r["type"] == "fail"
-                                                 and any(w in (r.get("error") or "") for w in STOP_WORDS),
-                                                 since=since) > 0,
-                     f"{lane} to be refused (NOREPLICAS or CLUSTERDOWN)", deadline)
-        elif condition == "orphan-fails":  # counted from now: the slots are known lost by this step
-            lane, start = params["lane"], self.recorder.at(now())
-            wait_for(lambda: self._ops(lane, start, ok=False) >= params.get("count", 3),
-                     f"writes to {lane}'s orphaned slots to fail", deadline)
-        elif condition == "served-again":  # a probe write to the victim's slots, until one is acknowledged
-            holder: dict = {}
-            key = keys_in_ranges(self.key(f"w{next(self._namespaces)}", "served"), [LAYOUT[victim]], 1)[0]
-            facts.setdefault("probe_keys", []).append(key)
-            p = self.recorder.process()
+    def do(self, step: Wait | Action, state: RunState) -> None:
+        perform("cluster", {Promoted: self.promoted, ShardResumed: self.shard_resumed, Rejoined: self.rejoined,
+                            FlaggedFail: self.flagged_fail, OrphanFails: self.orphan_fails,
+                            ServedAgain: self.served_again, VoteTimer: self.vote_timer, Healthy: self.healthy,
+                            Probe: self.probe, RejoinState: self.rejoin_state, RegisterReads: self.register_reads,
+                            LostSlotProbes: self.lost_slot_probes}, step, state)
 
-            def probe() -> bool:
-                if "client" not in holder:  # a fresh RedisCluster refuses to start while a node of its map is down
-                    try:
-                        holder["client"] = self.client(self.policy(PROBE_BUDGET_S), record=False)
-                    except Exception:  # noqa: BLE001 - not yet
-                        return False
-                h = self.recorder.invoke(p, "write", key, "1", lane="served")
+    def _deadline(self, step: Wait) -> float:
+        return step.timeout or self.failover_deadline_s
+
+    @staticmethod
+    def _victim(node: Optional[str], state: RunState) -> str:
+        victim = node or (state.victims[0] if state.victims else None)
+        if victim is None:
+            raise ValueError("no node given and no fault started: which node?")
+        return victim
+
+    def promoted(self, step: Promoted, state: RunState) -> None:
+        topo, deadline, victims = self.topology, self._deadline(step), state.victims
+        victim = self._victim(None, state)
+        heir, slots = PAIR[victim], LAYOUT[victim]
+        wait_for(lambda: (me := topo.me(heir)).role == "primary" and me.slots == [slots],
+                 f"{heir} to become primary of {ct.format_ranges([slots])}", deadline, interval=0.05)
+        survivors = [n for n in NODES if self.backend.is_running(n) and n not in victims]
+        wait_for(lambda: topo.agreed_view(survivors, dead=victims) is not None and
+                 all(topo.owner_of(slots[0], n) == heir for n in survivors),
+                 "the surviving nodes to agree on the new primary", deadline, interval=0.05)
+        self.last_election = state.t_promoted = now()
+
+    def shard_resumed(self, step: ShardResumed, state: RunState) -> None:
+        lane = step.lane or self._victim(None, state)
+        since = state.t_promoted if step.after_promotion else state.t_fault
+        if since is None:
+            raise ValueError("ShardResumed counts from a fault (or a promotion): none yet")
+        t = self.recorder.at(since)
+        wait_for(lambda: self._ops(lane, t) >= step.count, f"writes to {lane}'s slots to resume",
+                 self._deadline(step), interval=0.02)
+
+    def rejoined(self, step: Rejoined, state: RunState) -> None:
+        topo, node = self.topology, self._victim(step.node, state)
+        primary = PAIR[node]
+        wait_for(lambda: topo.role(node) == "replica" and topo.primary_of(node) == primary and topo.link_up(node),
+                 f"{node} to come back as a replica of {primary}, link up", 2 * self._deadline(step), interval=0.05)
+
+    def flagged_fail(self, step: FlaggedFail, state: RunState) -> None:
+        topo, gone = self.topology, list(step.nodes or state.victims)
+        survivors = [n for n in NODES if n not in gone and self.backend.is_running(n)]
+        wait_for(lambda: all(sum("fail" in line.flags and topo.name_of(line) in gone for line in topo.view(n))
+                             == len(gone) for n in survivors),
+                 f"every survivor to flag {', '.join(gone)} fail", self._deadline(step), interval=0.05)
+
+    def orphan_fails(self, step: OrphanFails, state: RunState) -> None:
+        start = self.recorder.at(now())
+        wait_for(lambda: self._ops(step.lane, start, ok=False) >= step.count,
+                 f"writes to {step.lane}'s orphaned slots to fail", self._deadline(step))
+
+    def served_again(self, step: ServedAgain, state: RunState) -> None:
+        victim = self._victim(step.node, state)
+        key = keys_in_ranges(self.key(f"w{next(self._namespaces)}", "served"), [LAYOUT[victim]], 1)[0]
+        worker = self.recorder.worker()
+        holder: dict = {}
+
+        def probe() -> bool:
+            if "client" not in holder:  # a fresh RedisCluster refuses to start while a node of its map is down
                 try:
-                    holder["client"].set(key, "1")
-                except redis.RedisError as exc:
-                    self.recorder.complete(h, outcome(exc), error=str(exc)[:200], lane="served")
+                    holder["client"] = self.client(self.policy(PROBE_BUDGET_S), record=False)
+                except Exception:  # noqa: BLE001 - not yet
                     return False
-                self.recorder.complete(h, "ok", lane="served")
-                return True
-            wait_for(probe, f"{ct.format_ranges([LAYOUT[victim]])} to be served again", 2 * deadline, interval=0.1)
-        elif condition == "vote-timer":
-            vote_timer = 2 * self.node_timeout_s + 0.2
-            wait_for(lambda: now() - self.last_election >= vote_timer,
-                     f"the primaries' vote timer ({vote_timer:.1f}s since the shard's last election)", vote_timer + 1)
-        elif condition == "healthy":
-            topo.wait_healthy(deadline, "cluster_state:ok and one map on every node")
-        else:
-            raise ValueError(f"unknown cluster condition {condition!r}")
+            with worker.op("write", key, "1", lane="served") as op:
+                holder["client"].set(key, "1")
+            return op.type == "ok"
+        wait_for(probe, f"{ct.format_ranges([LAYOUT[victim]])} to be served again", 2 * self._deadline(step),
+                 interval=0.1)
 
-    def act(self, action: str, facts: dict, **params) -> None:
-        rec, topo = self.recorder, self.topology
-        if action == "probe":  # SET + WAIT 1 on a shard: records how many replicas acknowledged
-            shard = params["shard"]
-            c = self.client(record=False)
-            key = keys_in_ranges(self.key(f"w{next(self._namespaces)}", "probe"), [LAYOUT[shard]], 1)[0]
-            facts.setdefault("probe_keys", []).append(key)
-            h = rec.invoke(rec.process(), "write", key, "1", lane="probe", shard=shard)
-            try:
-                rec.complete(h, "ok", replicated=c.set_acked(key, "1", replicas=1, timeout_ms=5000), lane="probe")
-            except redis.RedisError as exc:
-                rec.complete(h, outcome(exc), error=str(exc)[:200], lane="probe")
-        elif action == "rejoin-state":  # what the shard's two nodes report after the probe
-            for node in (params["node"], PAIR[params["node"]]):
-                info = topo.info(node, "replication")
-                rec.server("replication", node, {"dbsize": topo.client(node).dbsize(), "role": info.get("role"),
-                                                 "offset": info.get("master_repl_offset") if info.get("role") == "master"
-                                                 else info.get("slave_repl_offset")})
-        elif action == "register-reads":  # one read of each register key, as soon as asked
-            c = self.client(self.policy(), record=False)
-            for key in self.register_keys:
-                h = rec.invoke(rec.process(), "read", key, None, lane="register-read")
+    def vote_timer(self, step: VoteTimer, state: RunState) -> None:
+        vote_timer = 2 * self.node_timeout_s + 0.2
+        wait_for(lambda: now() - self.last_election >= vote_timer,
+                 f"the primaries' vote timer ({vote_timer:.1f}s since the shard's last election)",
+                 step.timeout or vote_timer + 1)
+
+    def healthy(self, step: Healthy, state: RunState) -> None:
+        self.topology.wait_healthy(self._deadline(step), "cluster_state:ok and one map on every node")
+
+    def probe(self, step: Probe, state: RunState) -> None:
+        c = self.client(record=False)
+        key = keys_in_ranges(self.key(f"w{next(self._namespaces)}", "probe"), [LAYOUT[step.shard]], 1)[0]
+        with self.recorder.op(self.recorder.process(), "write", key, "1", lane="probe", shard=step.shard) as op:
+            op.ok(replicated=c.set_acked(key, "1", replicas=1, timeout_ms=5000))
+
+    def rejoin_state(self, step: RejoinState, state: RunState) -> None:
+        topo = self.topology
+        for node in (step.node, PAIR[step.node]):
+            info = topo.info(node, "replication")
+            self.recorder.server("replication", node, {
+                "dbsize": topo.client(node).dbsize(), "role": info.get("role"),
+                "offset": info.get("master_repl_offset") if info.get("role") == "master"
+                else info.get("slave_repl_offset")})
+
+    def register_reads(self, step: RegisterReads, state: RunState) -> None:
+        c = self.client(self.policy(), record=False)
+        for key in self.register_keys:
+            with self.recorder.op(self.recorder.process(), "read", key, None, lane="register-read") as op:
+                op.ok(c.get(key))
+
+    def lost_slot_probes(self, step: LostSlotProbes, state: RunState) -> None:
+        topo = self.topology
+        key = keys_in_ranges(self.key(f"w{next(self._namespaces)}", "lost"), [LAYOUT[step.node]], 1)[0]
+        for lane, write in (("probe-plain", lambda: topo.client(step.via).set(key, "x")),
+                            ("probe-client", lambda: self.client(self.policy(PROBE_BUDGET_S), record=False)
+                             .set(key, "x"))):
+            with self.recorder.op(self.recorder.process(), "write", key, "x", lane=lane):
+                write()
+
+    def min_replicas(self, to_write: int, strict: bool = True) -> None:
+        """min-replicas-to-write on every running node (``strict``: a node that refuses raises)."""
+        for node in NODES:
+            if self.backend.is_running(node):
                 try:
-                    rec.complete(h, "ok", value=c.get(key), lane="register-read")
-                except redis.RedisError as exc:
-                    rec.complete(h, "fail" if outcome(exc) == "fail" else "info", value=None,
-                                 error=str(exc)[:200], lane="register-read")
-        elif action == "min-replicas":
-            for node in NODES:
-                if self.backend.is_running(node):
-                    try:
-                        topo.client(node).config_set("min-replicas-to-write", params["to_write"])
-                        topo.client(node).config_set("min-replicas-max-lag", MIN_REPLICAS_MAX_LAG_S)
-                    except redis.RedisError:
-                        if params.get("strict", True):
-                            raise
-        elif action == "lost-slot-probes":  # what a plain connection and the cluster client say of a lost slot
-            victim = params["node"]
-            key = keys_in_ranges(self.key(f"w{next(self._namespaces)}", "lost"), [LAYOUT[victim]], 1)[0]
-            facts.setdefault("probe_keys", []).append(key)
-            for lane, write in (("probe-plain", lambda: topo.client(params["via"]).set(key, "x")),
-                                ("probe-client", lambda: self.client(self.policy(PROBE_BUDGET_S), record=False)
-                                 .set(key, "x"))):
-                h = rec.invoke(rec.process(), "write", key, "x", lane=lane)
-                try:
-                    write()
-                    rec.complete(h, "ok", lane=lane)
-                except (redis.RedisError, Exception) as exc:  # noqa: BLE001 - recorded: the check reads it
-                    rec.complete(h, outcome(exc), error=f"{type(exc).__name__}: {exc}"[:200], lane=lane)
-        else:
-            raise ValueError(f"unknown cluster action {action!r}")
+                    self.topology.client(node).config_set("min-replicas-to-write", to_write)
+                    self.topology.client(node).config_set("min-replicas-max-lag", MIN_REPLICAS_MAX_LAG_S)
+                except redis.RedisError:
+                    if strict:
+                        raise
 
     def restore(self) -> None:
         """Every node running and linked, then the deterministic layout back (CLUSTER FAILOVER,
@@ -303,7 +389,7 @@ class ClusterLab:
                 backend.start(node)
             except Exception:  # noqa: BLE001 - best effort: the health wait below tells
                 pass
-        self.act("min-replicas", {}, to_write=0, strict=False)
+        self.min_replicas(0, strict=False)
         start = now()
         try:
             topo.wait_healthy(2 * deadline, "every node back, cluster_state:ok, one map, replicas linked")
@@ -382,4 +468,6 @@ def open_lab(args, recorder):
         backend.close()
 
 
-__all__ = ["ClusterLab", "open_lab", "CLUSTER_REFUSALS", "PROBE_BUDGET_S", "REPLICA_OF"]
+__all__ = ["ClusterLab", "open_lab", "CLUSTER_REFUSALS", "PROBE_BUDGET_S", "REPLICA_OF", "Promoted", "ShardResumed",
+           "Rejoined", "FlaggedFail", "OrphanFails", "ServedAgain", "VoteTimer", "Healthy", "Probe", "RejoinState",
+           "RegisterReads", "LostSlotProbes"]

@@ -4,15 +4,16 @@ MOVED, ASK, keys per shard) record what the servers and the client said; the fai
 records client ops, the nodes' own view of flags and epochs, and the fault as nemesis ops."""
 from __future__ import annotations
 
-from valkey_lab.cluster.checks import HEIR, VICTIM, ask_redirect, judge_failover, moved_redirect, primary_failover, rejoin, rejoin_s, shard_distribution, slot_placement, topology
+from valkey_lab.cluster.checks import (HEIR, VICTIM, ask_redirect, moved_redirect, primary_failover, rejoin,
+                                       shard_distribution, slot_placement, topology)
 
 import redis
 from redis.exceptions import ClusterCrossSlotError, MovedError, RedisClusterException
 
 from valkey_lab.clients.cluster import key_slot, keys_in_ranges, shard_of
-from valkey_lab.cluster.lab import ClusterLab
+from valkey_lab.cluster.lab import ClusterLab, Probe, Promoted, Rejoined, RejoinState, ShardResumed
 from valkey_lab.runner.scenario import Scenario
-from valkey_lab.runner.run import Act, Await, Heal, Start, StopWorkload, run
+from valkey_lab.runner.run import Heal, RunState, Script, Start, StopWorkload, run
 from valkey_lab.nemesis.fault import Fault
 from valkey_lab.cluster.topology import NODES, PRIMARIES
 from valkey_lab.util import now
@@ -32,18 +33,18 @@ def _cmdstat(lab: ClusterLab, node: str, command: str) -> int:
 
 # ================================================================================== topology
 def topology_method(lab: ClusterLab):
-    def observe(lab: ClusterLab, facts: dict) -> None:
+    def observe(lab: ClusterLab, state: RunState) -> None:
         rec, topo = lab.recorder, lab.topology
         for node in NODES:
             rec.server("cluster-nodes", node, topo.client(node).execute_command("CLUSTER", "NODES"))
             rec.server("cluster-info", node, topo.cluster_info(node))
             rec.server("replication", node, {"link": topo.info(node, "replication").get("master_link_status")})
-    return run(lab, "topology", schedule=[Act(observe)])
+    return run(lab, "topology", schedule=[Script(observe)])
 
 
 # ============================================================================ slot placement
 def slot_placement_method(lab: ClusterLab):
-    def script(lab: ClusterLab, facts: dict) -> None:
+    def script(lab: ClusterLab, state: RunState) -> None:
         rec, topo, client = lab.recorder, lab.topology, lab.client()
         keys = [lab.key("place", str(i)) for i in range(1200)]
         values = {k: f"v{i}" for i, k in enumerate(keys)}
@@ -91,12 +92,12 @@ def slot_placement_method(lab: ClusterLab):
                 "redirects": dict(client.redirects)})
         finally:
             client.delete_many(keys + list(tagged))
-    return run(lab, "slot_placement", schedule=[Act(script)])
+    return run(lab, "slot_placement", schedule=[Script(script)])
 
 
 # ===================================================================================== MOVED
 def moved_method(lab: ClusterLab):
-    def script(lab: ClusterLab, facts: dict) -> None:
+    def script(lab: ClusterLab, state: RunState) -> None:
         rec, topo = lab.recorder, lab.topology
         key = lab.key("moved")
         slot = key_slot(key)
@@ -142,12 +143,12 @@ def moved_method(lab: ClusterLab):
         seen["redirects"] = [{k: v for k, v in e.items() if k != "at"} for e in stale.redirect_events]
         rec.server("seen", "moved-reshard", seen)
         stale.delete_many(keys + [key])
-    return run(lab, "moved_redirect", schedule=[Act(script)])
+    return run(lab, "moved_redirect", schedule=[Script(script)])
 
 
 # ======================================================================================= ASK
 def ask_method(lab: ClusterLab):
-    def script(lab: ClusterLab, facts: dict) -> None:
+    def script(lab: ClusterLab, state: RunState) -> None:
         rec, topo = lab.recorder, lab.topology
         tag = f"ask-{lab.run_id}"
         keys = [lab.key(f"{{{tag}}}", str(i)) for i in range(40)]
@@ -200,12 +201,12 @@ def ask_method(lab: ClusterLab):
         seen["layout_problems"] = topo.layout_problems() + topo.health()
         rec.server("seen", "ask", seen)
         client.delete_many(list(expected))
-    return run(lab, "ask_redirect", schedule=[Act(script)])
+    return run(lab, "ask_redirect", schedule=[Script(script)])
 
 
 # ======================================================================== keys per shard
 def distribution_method(lab: ClusterLab):
-    def script(lab: ClusterLab, facts: dict) -> None:
+    def script(lab: ClusterLab, state: RunState) -> None:
         rec, topo, client = lab.recorder, lab.topology, lab.client()
         keys = [lab.key("dist", str(i)) for i in range(3000)]
         markers: list[str] = []
@@ -228,7 +229,7 @@ def distribution_method(lab: ClusterLab):
                 "dbsize": {n: topo.client(n).dbsize() for s in shards for n in [s["primary"], *s["replicas"]]}})
         finally:
             client.delete_many(keys + markers)
-    return run(lab, "shard_distribution", schedule=[Act(script)])
+    return run(lab, "shard_distribution", schedule=[Script(script)])
 
 
 # ====================================================================== the failover run
@@ -240,9 +241,8 @@ def failover_method(lab: ClusterLab):
     rejoin as node-7003's replica; probe the shard with WAIT 1; the layout is restored last."""
     return run(lab, "primary_failover", workload=lab.shard_workload({VICTIM: 1}),
                observers=lab.observers(), schedule=[
-        Start(Fault("kill", VICTIM)), Await("promoted"), Await("shard-resumed", params={"count": 20}),
-        StopWorkload(), Heal(), Await("rejoined"), Act("probe", {"shard": VICTIM}),
-        Act("rejoin-state", {"node": VICTIM})])
+        Start(Fault("kill", VICTIM)), Promoted(), ShardResumed(count=20), StopWorkload(), Heal(), Rejoined(),
+        Probe(shard=VICTIM), RejoinState(node=VICTIM)])
 
 
 METHODS = {"topology": topology_method, "slot_placement": slot_placement_method, "moved_redirect": moved_method,
@@ -265,4 +265,4 @@ SCENARIOS = [
              rejoin, needs=("primary_failover",)),
 ]
 
-__all__ = ["SCENARIOS", "METHODS", "judge_failover", "rejoin_s", "VICTIM", "HEIR"]
+__all__ = ["SCENARIOS", "METHODS", "VICTIM", "HEIR"]

@@ -14,14 +14,14 @@ from valkey_lab.bench.stats import summary
 from valkey_lab.bench.stock import StockHAClient, settings
 from valkey_lab.checkers import availability, loss
 from valkey_lab.checkers.topology import sentinel_timeline
-from valkey_lab.ha.lab import HALab, open_lab
+from valkey_lab.ha.lab import ClientResumed, HALab, NewMaster, Rejoined, open_lab
 from valkey_lab.report import plot
 from valkey_lab.util import now
-from valkey_lab.runner.run import Await, Heal, Start, StopWorkload, run
+from valkey_lab.runner.run import Heal, Start, StopWorkload, run
 from valkey_lab.history.view import RunView
 from valkey_lab.nemesis.fault import Fault
 from valkey_lab.checkers.scenario import unavailable_s
-from valkey_lab.ha.scenarios import switch_of
+from valkey_lab.ha.checks import switch_of
 from valkey_lab.ha.topology import SENTINELS, SERVICE
 from valkey_lab.workload.writer import Workload, Writer
 
@@ -48,9 +48,8 @@ def failover_run(lab: HALab, index: int):
                  Writer(lab.recorder, STOCK, lambda k, v: stock.set(k, v), lab.key(name, "stock"), pace=0.005)]
     try:
         return run(lab, name, workload=Workload(lanes), observers=lab.observers(), schedule=[
-            Start(Fault("kill", "master")), Await("new-master"),
-            Await("client-resumed", params={"lanes": [LAB, LAB_WAIT, STOCK], "count": 5}), StopWorkload(),
-            Heal(), Await("rejoined")])
+            Start(Fault("kill", "master")), NewMaster(), ClientResumed(count=5, lanes=(LAB, LAB_WAIT, STOCK)),
+            StopWorkload(), Heal(), Rejoined()])
     finally:
         stock.close()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from valkey_lab.runner import cli as cli
 from valkey_lab.ha.lab import HALab, open_lab
-from valkey_lab.runner.run import Act, run
+from valkey_lab.runner.run import RunState, Script, run
 from valkey_lab.runner.watch import dashboard, report
 from valkey_lab.ha import scenarios as ha
 from valkey_lab.ha import faults as ha_faults
@@ -35,13 +35,13 @@ def node_rows(records: list[dict]) -> list[dict]:
 
 def watch(lab: HALab, console) -> dict:
     """--watch: write continuously through the lab's client and show the topology live."""
-    def show(lab: HALab, facts: dict) -> None:
+    def show(lab: HALab, state: RunState) -> None:
         dashboard(f"Valkey HA on {lab.backend_name}", console, lab.recorder.records, node_rows,
                   lambda: [lab.backend.fault_commands(n) for n in SERVERS + SENTINELS])
     lane = lab.writer("watch", replicas=1, timeout_ms=200)
     lane.warm_ok = 0  # the user may break things at once: the dashboard comes up immediately
     try:
-        run(lab, "watch", workload=Workload([lane]), observers=lab.observers(), schedule=[Act(show)])
+        run(lab, "watch", workload=Workload([lane]), observers=lab.observers(), schedule=[Script(show)])
     except KeyboardInterrupt:  # Ctrl-C outside the dashboard: the harness has cleaned up; report anyway
         pass
     records = [r for r in lab.recorder.records() if r.get("run") == "watch"]

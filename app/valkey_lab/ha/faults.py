@@ -4,21 +4,20 @@ failover judgements of suites.ha (judge_switch, judge_loss, judge_rejoin)."""
 from __future__ import annotations
 
 from valkey_lab.ha.checks import WINDOW_AFTER_SWITCH_S, chained, linearizable_kill, linearizable_partition, manual, partition, pause
-from valkey_lab.ha.lab import HALab
+from valkey_lab.ha.lab import ClientResumed, HALab, NewMaster, Probe, Rejoined, ReplicaReads, ReplicasHealthy
 from valkey_lab.runner.scenario import Scenario
-from valkey_lab.runner.run import Act, Await, Heal, Hold, Start, StopWorkload, run
+from valkey_lab.runner.run import Heal, Hold, Start, StopWorkload, run
 from valkey_lab.nemesis.fault import Fault
 from valkey_lab.workload.writer import Workload, Writer
 
-AFTER_HEAL = [Heal(), Await("rejoined"), Act("probe", {"replicas": 2}), Act("replica-reads", {"lanes": ("probe",)})]
+AFTER_HEAL = [Heal(), Rejoined(), Probe(replicas=2), ReplicaReads(lanes=("probe",))]
 
 
 # --------------------------------------------------------------------------------- pause
 def pause_method(lab: HALab):
     """SIGSTOP / docker pause: the master is alive but silent; Sentinel must treat it as down."""
     return run(lab, "pause", workload=lab.workload(), observers=lab.observers(), schedule=[
-        Start(Fault("pause", "master")), Await("new-master"), Await("client-resumed", params={"count": 10}),
-        StopWorkload(), *AFTER_HEAL])
+        Start(Fault("pause", "master")), NewMaster(), ClientResumed(count=10), StopWorkload(), *AFTER_HEAL])
 
 
 # -------------------------------------------------------------------------------- manual
@@ -26,8 +25,8 @@ def manual_method(lab: HALab):
     """SENTINEL FAILOVER under load: the old master is demoted while clients hold connections
     to it, so they meet READONLY and must follow. Writes use WAIT 2: only those are promised."""
     return run(lab, "manual", workload=lab.workload(wait_replicas=2), observers=lab.observers(), schedule=[
-        Await("replicas-healthy"), Start(Fault("failover", "master")), Await("new-master"), Await("client-resumed", params={"count": 10}),
-        StopWorkload(), Await("rejoined"), Act("probe", {"replicas": 2})])
+        ReplicasHealthy(), Start(Fault("failover", "master")), NewMaster(), ClientResumed(count=10), StopWorkload(),
+        Rejoined(), Probe(replicas=2)])
 
 
 # ------------------------------------------------------------------------------- chained
@@ -38,10 +37,9 @@ def chained_method(lab: HALab):
     s = lab.settings()
     second = 2 * s["failover_timeout_s"] + s["down_after_s"] + 5
     return run(lab, "chained", workload=lab.workload(), observers=lab.observers(), schedule=[
-        Start(Fault("kill", "master")), Await("new-master"), Await("client-resumed", params={"count": 10}),
-        Await("rejoined"),
-        Start(Fault("kill", "master")), Await("new-master", timeout=second), Await("client-resumed", params={"count": 10}),
-        StopWorkload(), Heal(), Await("rejoined")])
+        Start(Fault("kill", "master")), NewMaster(), ClientResumed(count=10), Rejoined(),
+        Start(Fault("kill", "master")), NewMaster(timeout=second), ClientResumed(count=10),
+        StopWorkload(), Heal(), Rejoined()])
 
 
 # ----------------------------------------------------------------------------- partition
@@ -52,7 +50,7 @@ def _partition_round(lab: HALab, guarded: bool):
     connection to it keeps writing; write for the same window after the switch in both
     rounds; heal; read everything back from the new master."""
     name = "partition:with" if guarded else "partition:without"
-    lab.act("min-replicas", {}, to_write=1 if guarded else 0)
+    lab.min_replicas(1 if guarded else 0)
     master = lab.master()
     stale = lab.direct(master)
 
@@ -65,8 +63,8 @@ def _partition_round(lab: HALab, guarded: bool):
         lane = Writer(lab.recorder, "stale", write, lab.key(name, "stale"))
     try:
         return run(lab, name, workload=Workload([lane]), observers=lab.observers(), schedule=[
-            Start(Fault("partition", "master")), Await("new-master"), Hold(WINDOW_AFTER_SWITCH_S), StopWorkload(),
-            Heal(), Await("rejoined")])
+            Start(Fault("partition", "master")), NewMaster(), Hold(WINDOW_AFTER_SWITCH_S), StopWorkload(),
+            Heal(), Rejoined()])
     finally:
         stale.close()
 
@@ -81,9 +79,8 @@ def partition_method(lab: HALab):
 def linearizable_kill_method(lab: HALab):
     """Jepsen's register (5 processes: read, write, cas) while the master is SIGKILLed."""
     return run(lab, "linearizable_kill", workload=lab.register_workload(), observers=lab.observers(), schedule=[
-        Start(Fault("kill", "master")), Await("new-master"),
-        Await("client-resumed", params={"lane": "register", "count": 20}), Hold(2.0), StopWorkload(), Heal(),
-        Await("rejoined")])
+        Start(Fault("kill", "master")), NewMaster(), ClientResumed(count=20, lanes=("register",)), Hold(2.0),
+        StopWorkload(), Heal(), Rejoined()])
 
 
 def linearizable_partition_method(lab: HALab):
@@ -92,9 +89,8 @@ def linearizable_partition_method(lab: HALab):
     Sentinel move to the new master. The isolated side stops last (its writes are the ones
     the heal throws away)."""
     return run(lab, "linearizable_partition", workload=lab.register_workload(stale=2), observers=lab.observers(),
-               schedule=[Start(Fault("partition", "master")), Await("new-master"),
-                         Await("client-resumed", params={"lane": "register", "count": 20}),
-                         StopWorkload("register"), Hold(1.0), StopWorkload(), Heal(), Await("rejoined")])
+               schedule=[Start(Fault("partition", "master")), NewMaster(), ClientResumed(count=20, lanes=("register",)),
+                         StopWorkload("register"), Hold(1.0), StopWorkload(), Heal(), Rejoined()])
 
 
 METHODS = {"pause": pause_method, "manual": manual_method, "chained": chained_method, "partition": partition_method,

@@ -1,14 +1,15 @@
 """The HA adapter of the Lab protocol: 1 master, 2 replicas, 3 Sentinels on a backend.
 
-Conditions it can wait for (``wait``): new-master, client-resumed, rejoined, whole,
-refusing, split-writes. Actions (``act``): probe, replica-reads, min-replicas.
-Fault targets (``resolve``): "master", "replicas", "sentinels:N", a node name.
+Its steps (data in a schedule, each handled by the method of the same name, see ``HALab.do``):
+waits ``NewMaster``, ``ClientResumed``, ``Rejoined``, ``ReplicasHealthy``; actions ``Probe``,
+``ReplicaReads``. Fault targets (``resolve``): "master", "replicas", "sentinels:N", a node name.
 """
 from __future__ import annotations
 
 import itertools
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Optional
 
 import redis
@@ -17,17 +18,60 @@ from redis.retry import Retry
 
 from valkey_lab.backends.base import Backend
 from valkey_lab.clients.ha import BackoffPolicy, HAClient
-from valkey_lab.runner.lab import client_events, close_all
+from valkey_lab.runner.lab import client_events, close_all, perform
+from valkey_lab.runner.run import Action, RunState, Wait
 from valkey_lab.ha.observe import RoleSampler, SentinelObserver
 from valkey_lab.ha.topology import (DOWN_AFTER_S, FAILOVER_TIMEOUT_S, SENTINELS, SERVERS, SERVICE, HATopology,
                                     docker_backend, docker_stack_running, local_backend, DEFAULT_LOCAL_BASE_PORT)
 from valkey_lab.util import WaitTimeout, now, password, wait_for
 from valkey_lab.workload.register import CAS_SCRIPT, RegisterLane, RegisterOps
-from valkey_lab.workload.writer import Incrementer, Workload, Writer, final_reads, outcome
+from valkey_lab.workload.writer import Incrementer, Workload, Writer, final_reads
 
 SWITCH_DEADLINE_S = DOWN_AFTER_S + FAILOVER_TIMEOUT_S + 5  # generous upper bound for one failover
 REJOIN_DEADLINE_S = 45.0  # Sentinel re-checks a down instance every 10 s, then a full sync
 MIN_REPLICAS_MAX_LAG_S = 2
+
+
+# -- the HA lab's steps --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NewMaster(Wait):
+    """Every running Sentinel names a master other than the faulted nodes (-> ``state.new_master``)."""
+    condition = "new-master"
+
+
+@dataclass(frozen=True)
+class ClientResumed(Wait):
+    """``count`` ok ops in each of ``lanes`` (default: every lane of the workload) since the last
+    fault; >= 2 per lane means at least one op invoked after the fault succeeded."""
+    condition = "client-resumed"
+    count: int = 10
+    lanes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rejoined(Wait):
+    """Every running server except the (new) master replicates it, link up."""
+    condition = "rejoined"
+
+
+@dataclass(frozen=True)
+class ReplicasHealthy(Wait):
+    """Sentinel trusts both replicas (a manual failover needs one it trusts)."""
+    condition = "replicas-healthy"
+
+
+@dataclass(frozen=True)
+class Probe(Action):
+    """One SET + WAIT ``replicas`` through the master: the op records how many acknowledged."""
+    replicas: int = 2
+    name: str = "probe"  # part of the key
+    lane: str = "probe"
+
+
+@dataclass(frozen=True)
+class ReplicaReads(Action):
+    """What each replica serves for the keys the ok writes of ``lanes`` wrote (a witness)."""
+    lanes: tuple[str, ...]
 
 
 class HALab:
@@ -154,7 +198,7 @@ class HALab:
         sentinel = self.topo.client(SENTINELS[0])
         for attempt in range(3):
             if attempt:
-                self.wait("replicas-healthy", {})
+                self.replicas_healthy(ReplicasHealthy(), RunState())
             self.recorder.harness("failover-request", {"attempt": attempt + 1})
             sentinel.execute_command("SENTINEL FAILOVER", SERVICE)
             try:
@@ -172,78 +216,68 @@ class HALab:
         return self.recorder.count(lambda r: r.get("kind") == "client" and r["type"] == "ok"
                                    and (lane is None or r.get("lane") == lane), since=t)
 
-    def wait(self, condition: str, facts: dict, timeout: Optional[float] = None, **params) -> None:
-        topo = self.topo
-        victims = facts.get("faulted", [[]])[-1]
-        if condition == "new-master":
-            new = wait_for(topo.agreed_master, f"the Sentinels to agree on a master other than {victims}",
-                           timeout or SWITCH_DEADLINE_S, accept=lambda m: m is not None and m not in victims)
-            facts["new_master"] = new
-            facts["t_new_master"] = now()
-        elif condition == "client-resumed":  # `count` ok ops in every lane (or `lane`) after the last fault
-            t = self.recorder.at(facts["t_fault"])
-            count = params.get("count", 10)  # >= 2 per lane: at least one op invoked after the fault
-            lanes = params.get("lanes") or ([params["lane"]] if "lane" in params else facts.get("lanes", [None]))
-            wait_for(lambda: all(self._ok_after(lane, t) >= count for lane in lanes),
-                     f"the clients to write again after {victims}", timeout or self.policy.budget + 20, interval=0.02)
-        elif condition == "rejoined":  # every running server except the master is its replica, link up
-            master = facts.get("new_master") or self.master()
-            wait_for(lambda: topo.agreed_master() == master and all(
-                topo.in_sync(n, master) for n in SERVERS if n != master and self.backend.is_running(n)),
-                f"every running server to replicate {master}", timeout or REJOIN_DEADLINE_S, interval=0.1)
-        elif condition == "replicas-healthy":  # Sentinel trusts both replicas (a manual failover needs one)
-            sentinel = topo.client(SENTINELS[0])
-            wait_for(lambda: all(rep["flags"] == "slave" and rep["master-link-status"] == "ok"
-                                 for rep in sentinel.execute_command("SENTINEL REPLICAS", SERVICE)),
-                     "Sentinel to see healthy replicas", timeout or 30)
-        elif condition == "whole":
-            topo.wait_ready(timeout=timeout or REJOIN_DEADLINE_S, master=facts.get("new_master"))
-        elif condition == "refusing":  # the isolated master refuses writes on its own (NOREPLICAS)
-            t = self.recorder.at(facts["t_fault"])
-            wait_for(lambda: self.recorder.count(lambda r: r.get("kind") == "client" and r["type"] == "fail"
-                                                 and "NOREPLICAS" in (r.get("error") or ""), since=t) > 0,
-                     "the isolated master to refuse writes (NOREPLICAS)", timeout or MIN_REPLICAS_MAX_LAG_S + 10)
-        elif condition == "split-writes":  # the isolated master keeps acknowledging writes after the switch
-            t = self.recorder.at(facts["t_new_master"]) if "t_new_master" in facts else self.recorder.at(facts["t_fault"])
-            wait_for(lambda: self._ok_after(params.get("lane"), t) >= params.get("count", 20),
-                     "writes to the isolated master", timeout or 10, interval=0.02)
-        else:
-            raise ValueError(f"unknown HA condition {condition!r}")
+    def do(self, step: Wait | Action, state: RunState) -> None:
+        perform("HA", {NewMaster: self.new_master, ClientResumed: self.client_resumed, Rejoined: self.rejoined,
+                       ReplicasHealthy: self.replicas_healthy, Probe: self.probe, ReplicaReads: self.replica_reads},
+                step, state)
 
-    def act(self, action: str, facts: dict, **params) -> None:
+    def new_master(self, step: NewMaster, state: RunState) -> None:
+        victims = state.victims
+        state.new_master = wait_for(self.topo.agreed_master,
+                                    f"the Sentinels to agree on a master other than {victims}",
+                                    step.timeout or SWITCH_DEADLINE_S, accept=lambda m: m is not None and m not in victims)
+        state.t_new_master = now()
+
+    def client_resumed(self, step: ClientResumed, state: RunState) -> None:
+        if state.t_fault is None:
+            raise ValueError("ClientResumed counts from a fault: start one first")
+        t = self.recorder.at(state.t_fault)
+        lanes = step.lanes or state.lanes or [None]
+        wait_for(lambda: all(self._ok_after(lane, t) >= step.count for lane in lanes),
+                 f"the clients to write again after {state.victims}", step.timeout or self.policy.budget + 20,
+                 interval=0.02)
+
+    def rejoined(self, step: Rejoined, state: RunState) -> None:
+        topo = self.topo
+        master = state.new_master or self.master()
+        wait_for(lambda: topo.agreed_master() == master and all(
+            topo.in_sync(n, master) for n in SERVERS if n != master and self.backend.is_running(n)),
+            f"every running server to replicate {master}", step.timeout or REJOIN_DEADLINE_S, interval=0.1)
+
+    def replicas_healthy(self, step: ReplicasHealthy, state: RunState) -> None:
+        sentinel = self.topo.client(SENTINELS[0])
+        wait_for(lambda: all(rep["flags"] == "slave" and rep["master-link-status"] == "ok"
+                             for rep in sentinel.execute_command("SENTINEL REPLICAS", SERVICE)),
+                 "Sentinel to see healthy replicas", step.timeout or 30)
+
+    def probe(self, step: Probe, state: RunState) -> None:
+        c = self.client(record=False)
+        try:
+            key = self.key(f"w{next(self._namespaces)}", step.name)
+            with self.recorder.op(self.recorder.process(), "write", key, "1", lane=step.lane) as op:
+                op.ok(replicated=c.set_acked(key, "1", replicas=step.replicas, timeout_ms=3000))
+        finally:
+            c.close()
+
+    def replica_reads(self, step: ReplicaReads, state: RunState) -> None:
         rec = self.recorder
-        if action == "probe":  # one SET + WAIT <replicas>: the client op records how many acknowledged
-            c = self.client(record=False)
+        keys = [r["key"] for r in rec.records() if r.get("kind") == "client" and r["type"] == "ok"
+                and r.get("lane") in step.lanes and r.get("run") == rec.run]
+        for node in SERVERS:
+            if self.topo.role(node) != "slave":
+                continue
+            values = self.topo.client(node).mget(keys) if keys else []
+            rec.server("replica-values", node, dict(zip(keys, values)))
+
+    def min_replicas(self, to_write: int, strict: bool = True) -> None:
+        """min-replicas-to-write on every server (``strict``: a server that refuses raises)."""
+        for node in SERVERS:
             try:
-                p, key = rec.process(), self.key(f"w{next(self._namespaces)}", params.get("name", "probe"))
-                h = rec.invoke(p, "write", key, "1", lane=params.get("lane", "probe"))
-                try:
-                    acks = c.set_acked(key, "1", replicas=params.get("replicas", 2), timeout_ms=3000)
-                    rec.complete(h, "ok", replicated=acks, lane=params.get("lane", "probe"))
-                except redis.RedisError as exc:
-                    rec.complete(h, outcome(exc), error=str(exc)[:200], lane=params.get("lane", "probe"))
-                facts.setdefault("probe_keys", []).append(key)
-            finally:
-                c.close()
-        elif action == "replica-reads":  # what each replica serves for the keys of `lane` (a witness)
-            keys = [r["key"] for r in rec.records() if r.get("kind") == "client" and r["type"] == "ok"
-                    and r.get("lane") in params.get("lanes", ()) and r.get("run") == rec.run]
-            for node in SERVERS:
-                role = self.topo.role(node)
-                if role != "slave":
-                    continue
-                values = self.topo.client(node).mget(keys) if keys else []
-                rec.server("replica-values", node, dict(zip(keys, values)))
-        elif action == "min-replicas":
-            for node in SERVERS:
-                try:
-                    self.topo.client(node).config_set("min-replicas-to-write", params["to_write"])
-                    self.topo.client(node).config_set("min-replicas-max-lag", MIN_REPLICAS_MAX_LAG_S)
-                except redis.RedisError:
-                    if params.get("strict", True):
-                        raise
-        else:
-            raise ValueError(f"unknown HA action {action!r}")
+                self.topo.client(node).config_set("min-replicas-to-write", to_write)
+                self.topo.client(node).config_set("min-replicas-max-lag", MIN_REPLICAS_MAX_LAG_S)
+            except redis.RedisError:
+                if strict:
+                    raise
 
     def restore(self) -> None:
         """Heal, resume and start every node (best effort: the next steady state will tell)."""
@@ -254,7 +288,7 @@ class HALab:
                 self.backend.start(node)
             except Exception:  # noqa: BLE001
                 pass
-        self.act("min-replicas", {}, to_write=0, strict=False)
+        self.min_replicas(0, strict=False)
 
     def final_reads(self, keys: list[str]) -> None:
         c = self.client(record=False)
@@ -302,4 +336,5 @@ def open_lab(args, recorder):
         backend.close()
 
 
-__all__ = ["HALab", "open_lab", "SWITCH_DEADLINE_S", "REJOIN_DEADLINE_S"]
+__all__ = ["HALab", "open_lab", "SWITCH_DEADLINE_S", "REJOIN_DEADLINE_S", "NewMaster", "ClientResumed", "Rejoined",
+           "ReplicasHealthy", "Probe", "ReplicaReads"]

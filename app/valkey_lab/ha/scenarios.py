@@ -5,15 +5,14 @@ discovery, retry_backoff, consistency and rejoin all read the history of the one
 wait for it to rejoin, read everything back)."""
 from __future__ import annotations
 
-from valkey_lab.ha.checks import WAIT_LANE, consistency, crud, discovery, failover, judge_counter, judge_loss, judge_rejoin, judge_switch, quorum_safety, rejoin, rejoin_s, replica_sync, retry_backoff, switch_of
+from valkey_lab.ha.checks import (WAIT_LANE, consistency, crud, discovery, failover, quorum_safety, rejoin,
+                                  replica_sync, retry_backoff)
 
-from valkey_lab.ha.lab import HALab
+from valkey_lab.ha.lab import ClientResumed, HALab, NewMaster, Probe, Rejoined, ReplicaReads
 from valkey_lab.runner.scenario import Scenario
-from valkey_lab.runner.run import Act, Await, Heal, Hold, Start, StopWorkload, run
+from valkey_lab.runner.run import Heal, Hold, RunState, Script, Start, StopWorkload, run
 from valkey_lab.nemesis.fault import Fault
-from valkey_lab.checkers.scenario import unavailable_s
 from valkey_lab.ha.topology import SENTINELS, SERVERS
-from valkey_lab.workload.writer import outcome
 
 
 # ============================================================================ shared judgements
@@ -23,20 +22,13 @@ from valkey_lab.workload.writer import outcome
 def crud_method(lab: HALab):
     """SET/GET/INCR/HSET/EXPIRE/DEL through the master, each a client op of the history;
     then what each replica serves for those keys, and whom the Sentinels name."""
-    def script(lab: HALab, facts: dict) -> None:
-        rec, c = lab.recorder, lab.client()
-        p = rec.process()
+    def script(lab: HALab, state: RunState) -> None:
+        rec, c, worker = lab.recorder, lab.client(), lab.recorder.worker()
         k = lambda name: lab.key("crud", name)  # noqa: E731
 
-        def op(f: str, key: str, value, fn, idempotent: bool = True):
-            h = rec.invoke(p, f, key, value, lane="crud")
-            try:
-                got = c.call(fn, idempotent=idempotent)
-            except Exception as exc:  # noqa: BLE001 - recorded; the check will show it
-                rec.complete(h, outcome(exc), error=str(exc)[:200], lane="crud")
-                return None
-            rec.complete(h, "ok", value=got, lane="crud")
-            return got
+        def op(f: str, key: str, value, fn, idempotent: bool = True) -> None:
+            with worker.op(f, key, value, lane="crud") as done:  # an error is recorded; the check shows it
+                done.ok(c.call(fn, idempotent=idempotent))
         op("write", k("s"), "hello", lambda x: x.set(k("s"), "hello"))
         op("read", k("s"), None, lambda x: x.get(k("s")))
         for _ in range(3):
@@ -59,7 +51,7 @@ def crud_method(lab: HALab):
                 rec.server("replica-values", node, {"s": x.get(k("s")), "n": x.get(k("n")), "h": x.hgetall(k("h")),
                                                     "tmp": x.exists(k("tmp"))})
         lab.topo.client(lab.master()).delete(k("s"), k("n"), k("h"), k("sync"))
-    return run(lab, "crud", schedule=[Act(script)])
+    return run(lab, "crud", schedule=[Script(script)])
 
 
 # ============================================================================== the failover run
@@ -67,21 +59,20 @@ def failover_method(lab: HALab):
     """Kill the master under load; wait for the switch and for the client; restart the old
     master and wait for it to rejoin; a WAIT-2 probe; what the replicas serve; final reads."""
     return run(lab, "failover", workload=lab.workload(wait_replicas=1), observers=lab.observers(), schedule=[
-        Start(Fault("kill", "master")), Await("new-master"), Await("client-resumed", params={"count": 20}),
-        StopWorkload(), Heal(), Await("rejoined"), Act("probe", {"replicas": 2}),
-        Act("replica-reads", {"lanes": (WAIT_LANE, "probe")})])
+        Start(Fault("kill", "master")), NewMaster(), ClientResumed(count=20), StopWorkload(), Heal(), Rejoined(),
+        Probe(replicas=2), ReplicaReads(lanes=(WAIT_LANE, "probe"))])
 
 
 # ============================================================================ replica_sync
 def replica_sync_method(lab: HALab):
-    def observe(lab: HALab, facts: dict) -> None:
+    def observe(lab: HALab, state: RunState) -> None:
         master = lab.master()
         offset = lab.topo.replication(master)["master_repl_offset"]
         lab.recorder.server("master-offset", master, offset)
         for node in SERVERS:
             if node != master and lab.backend.is_running(node):
                 lab.recorder.server("replica-state", node, lab.topo.replica_state(node, master))
-    return run(lab, "replica_sync", schedule=[Act("probe", {"replicas": 2, "name": "sync"}), Act(observe)])
+    return run(lab, "replica_sync", schedule=[Probe(replicas=2, name="sync"), Script(observe)])
 
 
 # =========================================================================== quorum_safety
@@ -91,8 +82,7 @@ def quorum_method(lab: HALab):
         Start(Fault("kill", "sentinels:2")), Start(Fault("kill", "master")), Hold(3 * down_after),
         # A Sentinel restarted while the master's container is stopped blocks ~20 s resolving
         # its name in Docker (design notes, 4.3) before it catches up: every Sentinel must agree.
-        Heal("sentinels:2"), Await("new-master", timeout=lab.settings()["switch_deadline_s"] + 25), Heal(),
-        Await("rejoined")])
+        Heal("sentinels:2"), NewMaster(timeout=lab.settings()["switch_deadline_s"] + 25), Heal(), Rejoined()])
 
 
 METHODS = {"crud": crud_method, "failover": failover_method, "replica_sync": replica_sync_method,
@@ -116,5 +106,4 @@ SCENARIOS = [
              quorum_safety),
 ]
 
-__all__ = ["SCENARIOS", "METHODS", "judge_switch", "judge_loss", "judge_counter", "judge_rejoin", "switch_of",
-           "unavailable_s", "rejoin_s"]
+__all__ = ["SCENARIOS", "METHODS"]

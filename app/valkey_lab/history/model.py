@@ -59,6 +59,18 @@ class Op:
         """Replicas that acknowledged (WAIT); none reported counts as 0."""
         return self.replicated or 0
 
+    @property
+    def error_kind(self) -> Optional[str]:
+        """The class part of ``error`` (``"ResponseError"`` of ``"ResponseError: NOREPLICAS ..."``)."""
+        return error_kind(self.error)
+
+
+def error_kind(error: Optional[str]) -> Optional[str]:
+    """The exception class an error recorded as ``"<ExceptionClass>: <message>"`` names; None
+    for no error, or one recorded in another format."""
+    kind, sep, _ = (error or "").partition(": ")
+    return kind if sep and kind.isidentifier() else None
+
 
 def _merge(invoke: dict, done: Optional[dict]) -> Op:
     done = done or {}
@@ -273,5 +285,5 @@ class Recorder:
         dump_jsonl(self.records(), path)
 
 
-__all__ = ["COMPLETIONS", "PHASES", "HistoryError", "Op", "Handle", "Recorder", "pair", "as_ops", "client_ops",
+__all__ = ["COMPLETIONS", "PHASES", "HistoryError", "Op", "error_kind", "Handle", "Recorder", "pair", "as_ops", "client_ops",
            "nemesis_ops", "server_ops", "meta_of", "fault_window", "load_jsonl", "dump_jsonl"]

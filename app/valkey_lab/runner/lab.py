@@ -1,11 +1,12 @@
 """The ``Lab`` protocol: what the harness needs of a topology on a backend. HA (Sentinel)
-and Cluster are its two adapters (ha_lab.HALab, cluster_lab.ClusterLab); a new backend
+and Cluster are its two adapters (ha.lab.HALab, cluster.lab.ClusterLab); a new backend
 (Kubernetes, VMs) plugs in underneath them, a new topology beside them."""
 from __future__ import annotations
 
-from typing import Any, Optional, Protocol
+from typing import Any, Callable, Mapping, Optional, Protocol
 
 from valkey_lab.backends.base import Backend
+from valkey_lab.runner.run import Action, RunState, Wait
 
 
 class Lab(Protocol):
@@ -31,11 +32,10 @@ class Lab(Protocol):
         """Wait for the steady state (every node up, replicas linked, the layout as built);
         return the seconds it took."""
 
-    def wait(self, condition: str, facts: dict, timeout: Optional[float] = None, **params) -> None:
-        """Wait for a named condition ("new-master", "client-resumed", "rejoined", ...)."""
-
-    def act(self, action: str, facts: dict, **params) -> None:
-        """Do a named action that records its evidence (a probe write, replica reads, ...)."""
+    def do(self, step: Wait | Action, state: RunState) -> None:
+        """Carry out one of the lab's own steps (HA: NewMaster, ClientResumed, Rejoined, Probe,
+        ...; cluster: Promoted, ShardResumed, ...), reading and updating ``state``; a step
+        the lab has no handler for is a TypeError."""
 
     def restore(self) -> None:
         """Heal, resume and start every node (the ``finally`` of every run)."""
@@ -45,6 +45,16 @@ class Lab(Protocol):
 
     def close(self) -> None:
         ...
+
+
+def perform(system: str, handlers: Mapping[type, Callable[[Any, RunState], None]], step: Wait | Action,
+            state: RunState) -> None:
+    """``Lab.do`` of a lab whose ``handlers`` map each step class to the method that handles it."""
+    handler = handlers.get(type(step))
+    if handler is None:
+        raise TypeError(f"the {system} lab has no step {type(step).__name__} (it has: "
+                        f"{', '.join(t.__name__ for t in handlers)})")
+    handler(step, state)
 
 
 def close_all(clients: list) -> None:
@@ -73,4 +83,4 @@ def client_events(recorder, lane: Optional[str] = None):
     return on_event
 
 
-__all__ = ["Lab", "client_events"]
+__all__ = ["Lab", "perform", "client_events", "close_all"]

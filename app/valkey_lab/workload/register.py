@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import Callable, Optional
 
-from valkey_lab.workload.writer import Lane, describe, outcome
+from valkey_lab.workload.writer import Lane
 
 # CAS in one step on the server: Valkey has no native compare-and-set for strings.
 CAS_SCRIPT = ("if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 "
@@ -40,31 +40,23 @@ class RegisterLane(Lane):
         key = self.rng.choice(self.register_keys)
         roll = self.rng.random()
         if roll < 0.4:
-            h = self.rec.invoke(self.process, "read", key, None, **self._extra())
-            try:
+            with self.op("read", key) as op:  # a read with no answer tells nothing: info
                 got = self.ops.read(key)
-            except Exception as exc:  # noqa: BLE001 - a read with no answer tells nothing: info
-                self.rec.complete(h, "fail" if outcome(exc) == "fail" else "info", value=None, error=describe(exc),
-                                  **self._extra())
-                return
-            self.seen[key] = got
-            self.ok += 1
-            self.rec.complete(h, "ok", value=got, **self._extra())
+                self.seen[key] = got
+                op.ok(got)
             return
         self.n += 1
         new = str(self.process * 1_000_000 + self.n)  # never written before
         if roll < 0.8 or self.seen.get(key) is None:
-            self.attempt("write", key, new, lambda: self.ops.write(key, new))
+            with self.op("write", key, new):
+                self.ops.write(key, new)
             return
         old = self.seen[key]
-        h = self.rec.invoke(self.process, "cas", key, [old, new], **self._extra())
-        try:
-            swapped = self.ops.cas(key, old, new)
-        except Exception as exc:  # noqa: BLE001
-            self.rec.complete(h, outcome(exc), error=describe(exc), **self._extra())
-            return
-        self.ok += 1
-        self.rec.complete(h, "ok" if swapped else "fail", **self._extra())
+        with self.op("cas", key, [old, new]) as op:
+            if self.ops.cas(key, old, new):
+                op.ok()
+            else:
+                op.fail()  # it found another value: it certainly did not happen
 
 
 __all__ = ["RegisterLane", "RegisterOps", "CAS_SCRIPT"]

@@ -6,60 +6,48 @@ run's history (invoke, then ok / fail / info).
 - ``Incrementer``: INCR of one counter, never retried after an ambiguous error (a counter lane
   shows a write applied twice, which distinct SETs cannot).
 
-Outcome of an error: ``fail`` only when it proves the command was not applied (a refusal
-reply, a failed connect); ``info`` when it may have been (clients.retry.may_have_applied).
+Each op is journaled by history.recorder (one error format; ``fail`` only when the error
+proves the command was not applied, ``info`` when it may have been; a new process after
+``info``).
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+from contextlib import contextmanager
+from typing import Callable, Iterator, Optional
 
-import redis
-
-from valkey_lab.clients.retry import may_have_applied
+from valkey_lab.history.recorder import Pending
 from valkey_lab.loop import BackgroundLoop
 
 
-def outcome(error: BaseException) -> str:
-    """Jepsen's completion type for an operation that raised ``error``."""
-    if may_have_applied(error):
-        return "info"
-    if isinstance(error, (redis.RedisError, OSError)):
-        return "fail"
-    return "info"  # a bug of ours: we do not know what reached the server
-
-
-def describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"[:200]
-
-
 class Lane(BackgroundLoop):
-    """A workload lane: one process of the history, warm after ``warm_ok`` ok operations."""
+    """A workload lane: one client thread of the history (a ``Worker``: a new process after an
+    ``info``), warm after ``warm_ok`` answered operations."""
 
     warm_ok = 10
 
     def __init__(self, recorder, lane: str, pace: float, shard: Optional[str] = None):
         super().__init__(pace)
         self.rec, self.lane, self.shard = recorder, lane, shard
-        self.process = recorder.process()
+        self.worker = recorder.worker()
         self.name = f"lane-{lane}"
         self.ok = 0
         self.keys: list[str] = []
 
+    @property
+    def process(self) -> int:
+        return self.worker.process
+
     def warm(self) -> bool:
         return self.ok >= self.warm_ok
 
-    def _extra(self) -> dict:
-        return {"lane": self.lane, **({"shard": self.shard} if self.shard else {})}
-
-    def attempt(self, f: str, key: str, value, fn: Callable[[], object], result=lambda r: {}) -> None:
-        handle = self.rec.invoke(self.process, f, key, value, **self._extra())
-        try:
-            answer = fn()
-        except Exception as exc:  # noqa: BLE001 - every outcome is recorded, none is raised
-            self.rec.complete(handle, outcome(exc), error=describe(exc), **self._extra())
-            return
-        self.ok += 1
-        self.rec.complete(handle, "ok", **result(answer), **self._extra())
+    @contextmanager
+    def op(self, f: str, key: str, value=None) -> Iterator[Pending]:
+        """Journal one op of this lane (history.recorder.RunRecorder.op): never raises."""
+        extra = {"lane": self.lane, **({"shard": self.shard} if self.shard else {})}
+        with self.worker.op(f, key, value, **extra) as pending:
+            yield pending
+        if pending.answered:
+            self.ok += 1
 
 
 class Writer(Lane):
@@ -74,8 +62,9 @@ class Writer(Lane):
         key, value = self.key_of(self.i), f"v{self.i}"
         self.i += 1
         self.keys.append(key)
-        self.attempt("write", key, value, lambda: self.write(key, value),
-                     lambda acks: {} if acks is None else {"replicated": int(acks)})
+        with self.op("write", key, value) as op:
+            acks = self.write(key, value)
+            op.ok(**({} if acks is None else {"replicated": int(acks)}))
 
 
 class Incrementer(Lane):
@@ -88,14 +77,8 @@ class Incrementer(Lane):
         self.keys = [key]
 
     def step(self) -> None:
-        handle = self.rec.invoke(self.process, "incr", self.key, 1, **self._extra())
-        try:
-            value = self.incr(self.key)
-        except Exception as exc:  # noqa: BLE001
-            self.rec.complete(handle, outcome(exc), error=describe(exc), **self._extra())
-            return
-        self.ok += 1
-        self.rec.complete(handle, "ok", value=int(value), **self._extra())
+        with self.op("incr", self.key, 1) as op:
+            op.ok(int(self.incr(self.key)))
 
 
 class Workload:
@@ -128,18 +111,18 @@ def final_reads(recorder, keys: list[str], read_many: Callable[[list[str]], dict
                 chunk: int = 500) -> None:
     """Read every key once the faults are healed, as ordinary client read ops, so that the
     history alone decides loss. A chunk is one pipelined request: each key's read is recorded
-    around it (invoke before, ok after), on a process of its own."""
+    around it (invoke before, its completion after), on a process of its own."""
     for i in range(0, len(keys), chunk):
         part = keys[i:i + chunk]
-        handles = [recorder.invoke(recorder.process(), "read", k, None, lane=lane) for k in part]
+        reads = [recorder.begin(recorder.process(), "read", k, None, lane=lane) for k in part]
         try:
             values = read_many(part)
         except Exception as exc:  # noqa: BLE001 - the reads are unknown, not absent
-            for h in handles:
-                recorder.complete(h, outcome(exc), value=None, error=describe(exc), lane=lane)
+            for read in reads:
+                read.raised(exc)
             continue
-        for h, k in zip(handles, part):
-            recorder.complete(h, "ok", value=values.get(k), lane=lane)
+        for read, k in zip(reads, part):
+            read.ok(values.get(k))
 
 
-__all__ = ["Writer", "Incrementer", "Workload", "Lane", "final_reads", "outcome"]
+__all__ = ["Writer", "Incrementer", "Workload", "Lane", "final_reads"]
