@@ -17,20 +17,33 @@ def _fmt(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+# Three-valued: a verdict the history could not decide is neither a pass nor a fail.
+STATUS = {True: "[green]PASS[/]", False: "[red]FAIL[/]", None: "[yellow]UNKNOWN[/]"}
+SUITE = {True: "[green]PASSED[/]", False: "[red]FAILED[/]", None: "[yellow]UNKNOWN[/]"}
+MARK = {True: "[green]✔[/]", False: "[red]✘[/]", None: "[yellow]?[/]"}
+
+
+def _valid(d: dict):
+    """valid of a scenario or report dict (reports saved before verdicts were three-valued: passed)."""
+    return d["valid"] if "valid" in d else bool(d.get("passed"))
+
+
 def _is_rows(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
 
 
 def scenario_table(scenario: dict) -> Table:
-    status = "[green]PASS[/]" if scenario["passed"] else "[red]FAIL[/]"
+    status = STATUS[_valid(scenario)]
     table = Table(title=f"{scenario['name']}  {status}  ({scenario['duration_s']:.2f}s)",
                   title_justify="left", show_lines=False, expand=False)
     table.add_column("kind", style="dim")
     table.add_column("what")
     table.add_column("value / observed", overflow="fold")
     for check in scenario["checks"]:
-        mark = "[green]✔[/]" if check["ok"] else "[red]✘[/]"
-        table.add_row("check", f"{mark} {check['check']}", _fmt(check["observed"]))
+        observed = _fmt(check["observed"])
+        if check["ok"] is None:  # say what is missing, out loud
+            observed = f"[yellow]missing: {check.get('missing', '?')}[/]" + (f"; {observed}" if observed else "")
+        table.add_row("check", f"{MARK[check['ok']]} {check['check']}", observed)
     for key, value in scenario["metrics"].items():
         table.add_row("metric", f"[cyan]{key}[/]", _fmt(value))
     for key, value in scenario["details"].items():
@@ -53,7 +66,7 @@ def rows_table(title: str, rows: list[dict]) -> Table:
 
 def summary_table(report: dict) -> Table:
     table = Table(title=f"{report['suite']} suite on {report['backend']} (Valkey {report['valkey_version']}): "
-                        f"{'[green]PASSED[/]' if report['passed'] else '[red]FAILED[/]'} in {report['duration_s']:.1f}s",
+                        f"{SUITE[_valid(report)]} in {report['duration_s']:.1f}s",
                   title_justify="left")
     table.add_column("scenario")
     table.add_column("result")
@@ -61,7 +74,7 @@ def summary_table(report: dict) -> Table:
     table.add_column("key metrics")
     for s in report["scenarios"]:
         metrics = ", ".join(f"{k}={_fmt(v)}" for k, v in list(s["metrics"].items())[:4])
-        table.add_row(s["name"], "[green]PASS[/]" if s["passed"] else "[red]FAIL[/]", f"{s['duration_s']:.2f}s", metrics)
+        table.add_row(s["name"], STATUS[_valid(s)], f"{s['duration_s']:.2f}s", metrics)
     return table
 
 

@@ -3,8 +3,9 @@
     --history DIR    save the run's history (DIR/history.jsonl) and report (DIR/report.json)
     --analyze DIR    judge a saved history again, with no server at all
 
-Exit codes: 0 every scenario passed, 1 a scenario failed, 2 bad input or environment
-(one line on stderr, no traceback), 130 interrupted. Whatever was started is stopped.
+Exit codes, as check.py's: 0 every verdict valid, 1 any invalid, 2 bad input or environment
+(one line on stderr, no traceback), 3 unknown (some verdict lacked its evidence) and none
+invalid, 130 interrupted. Whatever was started is stopped.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Callable, ContextManager, Optional
 
 from rich.console import Console
 
+from valkey_lab.checkers.verdict import exit_code
 from valkey_lab.runner.scenario import Scenario, judge, resolve, suite_report
 from valkey_lab.history.model import HistoryError, load_jsonl, meta_of
 from valkey_lab.history.recorder import RunRecorder
@@ -163,7 +165,7 @@ def run(suite: str, args: argparse.Namespace, scenarios: list[Scenario], methods
         console.print(f"report written to {args.json}")
     if getattr(args, "history", None):
         console.print(f"history written to {Path(args.history) / 'history.jsonl'}")
-    return 0 if report["passed"] else 1
+    return exit_code(report["valid"])
 
 
 def analyze(suite: str, args: argparse.Namespace, scenarios: list[Scenario], console: Console) -> int:
@@ -191,7 +193,7 @@ def analyze(suite: str, args: argparse.Namespace, scenarios: list[Scenario], con
                           (max(times) - min(times)) if times else 0.0, extra={"analyzed": str(path)})
     console.print(render.summary_table(report))
     _write(args.json, report)
-    return 0 if report["passed"] else 1
+    return exit_code(report["valid"])
 
 
 def _watch(suite: str, args, open_lab, watch: Callable, console: Console) -> int:
