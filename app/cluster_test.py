@@ -8,7 +8,8 @@
     python app/cluster_test.py --scenario partition --scenario chained   # fault scenarios (or --all)
     python app/cluster_test.py --watch                                # live dashboard; Ctrl-C reports
 
-Exit codes: 0 all scenarios passed, 1 a scenario failed, 2 bad input or environment, 130 interrupted.
+Exit codes: 0 every verdict valid, 1 one invalid, 2 bad input or environment, 3 unknown (a verdict
+lacked its evidence, none invalid), 130 interrupted.
 """
 import sys
 

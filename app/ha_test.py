@@ -6,7 +6,8 @@
     python app/ha_test.py --scenario failover --scenario consistency --history H
     python app/ha_test.py --analyze H          # the same verdicts from the saved history
 
-Exit codes: 0 all scenarios passed, 1 a scenario failed, 2 bad input or environment, 130 interrupted.
+Exit codes: 0 every verdict valid, 1 one invalid, 2 bad input or environment, 3 unknown (a verdict
+lacked its evidence, none invalid), 130 interrupted.
 """
 import sys
 
