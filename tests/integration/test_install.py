@@ -110,6 +110,10 @@ def test_the_wheel_carries_the_configuration(wheel):
     for conf in ("ha/node.conf", "ha/sentinel.conf", "cluster/node.conf", "cluster/init.sh", "docker-entrypoint.sh"):
         assert f"valkey_lab/config/{conf}" in names
     assert not any(n.startswith(("config/", "tests/", "app/")) for n in names)
+    # Every file of the package, code or data, is in the wheel (package-data in pyproject.toml).
+    package = wheel.parent.parent / "src" / "app"
+    files = {str(f.relative_to(package)) for f in (package / "valkey_lab").rglob("*") if f.is_file()}
+    assert files - names == set()
 
 
 def test_every_console_script_answers_help(installed, empty):
