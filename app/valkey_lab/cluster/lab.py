@@ -26,7 +26,7 @@ from valkey_lab.runner.lab import client_events, close_all, perform
 from valkey_lab.runner.run import Action, RunState, Wait
 from valkey_lab.cluster.observe import FlagSampler
 from valkey_lab.cluster import topology as ct
-from valkey_lab.cluster.topology import LAYOUT, NODES, PAIR, REPLICA_OF, ClusterTopology
+from valkey_lab.cluster.topology import LAYOUT, NODES, PAIR, ClusterTopology
 from valkey_lab.util import LabError, WaitTimeout, now, password, wait_for
 from valkey_lab.workload.keys import ShardKeys
 from valkey_lab.workload.register import CAS_SCRIPT, RegisterLane, RegisterOps
@@ -223,9 +223,8 @@ class ClusterLab:
             lanes.append(RegisterLane(self.recorder, f"stale:{node}", ops, names, seed=seed * 1000 + 100 + i))
         return Workload(lanes)
 
-    def observers(self, exclude: tuple = ()) -> list:
-        return [FlagSampler(self.topology, lambda: [n for n in NODES if n not in exclude and self.backend.is_running(n)],
-                            recorder=self.recorder)]
+    def observers(self) -> list:
+        return [FlagSampler(self.topology, lambda: [n for n in NODES if self.backend.is_running(n)], self.recorder)]
 
     # -- the fault interface ---------------------------------------------------------------------
     def resolve(self, target: str) -> list[str]:
@@ -468,6 +467,6 @@ def open_lab(args, recorder):
         backend.close()
 
 
-__all__ = ["ClusterLab", "open_lab", "CLUSTER_REFUSALS", "PROBE_BUDGET_S", "REPLICA_OF", "Promoted", "ShardResumed",
+__all__ = ["ClusterLab", "open_lab", "CLUSTER_REFUSALS", "PROBE_BUDGET_S", "Promoted", "ShardResumed",
            "Rejoined", "FlaggedFail", "OrphanFails", "ServedAgain", "VoteTimer", "Healthy", "Probe", "RejoinState",
            "RegisterReads", "LostSlotProbes"]

@@ -10,7 +10,6 @@ an event's time is when a sample first showed it (resolution: the interval).
 """
 from __future__ import annotations
 
-import threading
 from typing import Callable, Iterable, Optional
 
 import redis
@@ -166,25 +165,24 @@ class FlagSampler(BackgroundLoop):
     """Background sampling of CLUSTER NODES / CLUSTER INFO of ``viewers()`` (re-evaluated every
     round, so a killed node drops out and a restarted one comes in). Own connections with a
     short timeout, so a paused node costs one timeout, not the scenario's clients' time.
-    With a recorder, every sample is a ``cluster-view`` record of the run's history
-    (``samples_of`` turns the records back into samples)."""
+    Every sample is a ``cluster-view`` record of the run's history, numbered by its round
+    (``samples_of`` and ``rounds_of`` turn the records back into samples)."""
 
     name = "cluster-flag-sampler"
     step_on_stop = True
 
-    def __init__(self, topology: ClusterTopology, viewers: Callable[[], list[str]], interval: float = 0.05,
-                 timeout: float = 0.25, recorder=None):
+    def __init__(self, topology: ClusterTopology, viewers: Callable[[], list[str]], recorder, interval: float = 0.05,
+                 timeout: float = 0.25):
         super().__init__(interval)
         self.topo = ClusterTopology(topology.backend, topology.password, timeout=timeout)
         self.viewers = viewers
         self.rec = recorder
-        self.rounds: list[list[dict]] = []
-        self._lock = threading.Lock()
+        self.rounds = 0
 
     def warm(self) -> bool:
-        return len(self.rounds) >= 2
+        return self.rounds >= 2
 
-    def _sample(self, node: str, round_no: int) -> Optional[dict]:
+    def _sample(self, node: str, round_no: int) -> None:
         try:
             client = self.topo.client(node)
             pipe = client.pipeline(transaction=False)
@@ -192,32 +190,18 @@ class FlagSampler(BackgroundLoop):
             pipe.execute_command("CLUSTER", "INFO")
             nodes_text, info_text = pipe.execute()
         except (redis.RedisError, OSError):
-            return None
+            return
         info = dict(line.split(":", 1) for line in info_text.strip().splitlines() if ":" in line)
         try:
             sample = snapshot(node, parse_cluster_nodes(nodes_text), info, self.topo.name_of, now())
         except KeyError:  # a line for an address that is no lab node (should not happen)
-            return None
-        if self.rec is not None:
-            self.rec.server("cluster-view", node, {k: v for k, v in sample.items() if k != "t"} | {"round": round_no})
-        return sample
+            return
+        self.rec.server("cluster-view", node, {k: v for k, v in sample.items() if k != "t"} | {"round": round_no})
 
     def step(self) -> None:
-        n = len(self.rounds)
-        round_ = [s for s in (self._sample(v, n) for v in self.viewers()) if s is not None]
-        with self._lock:
-            self.rounds.append(round_)
-
-    def samples(self) -> list[dict]:
-        with self._lock:
-            return [s for r in self.rounds for s in r]
-
-    def events(self, first_only: bool = True) -> list[dict]:
-        return events(self.samples(), first_only)
-
-    def first(self, event: str, node: Optional[str] = None, since: float = float("-inf")) -> Optional[dict]:
-        return next((e for e in self.events() if e["event"] == event and (node is None or e["node"] == node)
-                     and e["t"] >= since), None)
+        for viewer in self.viewers():
+            self._sample(viewer, self.rounds)
+        self.rounds += 1
 
     def closing(self) -> None:
         self.topo.close()

@@ -21,13 +21,12 @@ from valkey_lab.clients.ha import BackoffPolicy, HAClient
 from valkey_lab.runner.lab import client_events, close_all, perform
 from valkey_lab.runner.run import Action, RunState, Wait
 from valkey_lab.ha.observe import RoleSampler, SentinelObserver
-from valkey_lab.ha.topology import (DOWN_AFTER_S, FAILOVER_TIMEOUT_S, SENTINELS, SERVERS, SERVICE, HATopology,
+from valkey_lab.ha.topology import (SENTINELS, SERVERS, SERVICE, HATopology, sentinel_timing,
                                     docker_backend, docker_stack_running, local_backend, DEFAULT_LOCAL_BASE_PORT)
 from valkey_lab.util import WaitTimeout, now, password, wait_for
 from valkey_lab.workload.register import CAS_SCRIPT, RegisterLane, RegisterOps
 from valkey_lab.workload.writer import Incrementer, Workload, Writer, final_reads
 
-SWITCH_DEADLINE_S = DOWN_AFTER_S + FAILOVER_TIMEOUT_S + 5  # generous upper bound for one failover
 REJOIN_DEADLINE_S = 45.0  # Sentinel re-checks a down instance every 10 s, then a full sync
 MIN_REPLICAS_MAX_LAG_S = 2
 
@@ -85,11 +84,14 @@ class HALab:
         self._namespaces = itertools.count()  # every workload writes keys of its own
         self._stale: list = []  # plain connections of stale register clients
         self._clients: list[HAClient] = []
+        timing = sentinel_timing()  # read when a lab is built, not at import
+        self.down_after_s, self.failover_timeout_s = timing.down_after_s, timing.failover_timeout_s
+        self.switch_deadline_s = self.down_after_s + self.failover_timeout_s + 5  # generous bound for one failover
 
     # -- what the checkers need ----------------------------------------------------------------
     def settings(self) -> dict:
-        return {"down_after_s": DOWN_AFTER_S, "failover_timeout_s": FAILOVER_TIMEOUT_S, "quorum": 2,
-                "switch_deadline_s": SWITCH_DEADLINE_S, "rejoin_deadline_s": REJOIN_DEADLINE_S,
+        return {"down_after_s": self.down_after_s, "failover_timeout_s": self.failover_timeout_s, "quorum": 2,
+                "switch_deadline_s": self.switch_deadline_s, "rejoin_deadline_s": REJOIN_DEADLINE_S,
                 "min_replicas_max_lag_s": MIN_REPLICAS_MAX_LAG_S,
                 # Writes acknowledged this long before a fault are "at risk" (asynchronous replication).
                 "repl_lag_window_s": 1.0,
@@ -102,7 +104,8 @@ class HALab:
     def report_extra(self) -> dict:
         s = self.settings()
         return {"ready_s": None if self.ready_s is None else round(self.ready_s, 3),
-                "settings": {"down_after_ms": int(DOWN_AFTER_S * 1000), "failover_timeout_ms": int(FAILOVER_TIMEOUT_S * 1000),
+                "settings": {"down_after_ms": int(self.down_after_s * 1000),
+                             "failover_timeout_ms": int(self.failover_timeout_s * 1000),
                              "quorum": 2, "client_backoff": s["client_backoff"]}}
 
     # -- clients and workloads -----------------------------------------------------------------
@@ -168,7 +171,7 @@ class HALab:
     def master(self) -> str:
         """The master every running Sentinel names."""
         return wait_for(lambda: self.topo.agreed_master([s for s in SENTINELS if self.backend.is_running(s)]),
-                        "the Sentinels to agree on a master", SWITCH_DEADLINE_S)
+                        "the Sentinels to agree on a master", self.switch_deadline_s)
 
     def direct(self, node: str) -> redis.Redis:
         """A plain connection to one node, as a client that never asks Sentinel would hold."""
@@ -223,9 +226,9 @@ class HALab:
 
     def new_master(self, step: NewMaster, state: RunState) -> None:
         victims = state.victims
-        state.new_master = wait_for(self.topo.agreed_master,
-                                    f"the Sentinels to agree on a master other than {victims}",
-                                    step.timeout or SWITCH_DEADLINE_S, accept=lambda m: m is not None and m not in victims)
+        state.new_master = wait_for(self.topo.agreed_master, f"the Sentinels to agree on a master other than {victims}",
+                                    step.timeout or self.switch_deadline_s,
+                                    accept=lambda m: m is not None and m not in victims)
         state.t_new_master = now()
 
     def client_resumed(self, step: ClientResumed, state: RunState) -> None:
@@ -336,5 +339,5 @@ def open_lab(args, recorder):
         backend.close()
 
 
-__all__ = ["HALab", "open_lab", "SWITCH_DEADLINE_S", "REJOIN_DEADLINE_S", "NewMaster", "ClientResumed", "Rejoined",
+__all__ = ["HALab", "open_lab", "REJOIN_DEADLINE_S", "NewMaster", "ClientResumed", "Rejoined",
            "ReplicasHealthy", "Probe", "ReplicaReads"]

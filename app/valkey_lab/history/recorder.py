@@ -22,7 +22,7 @@ from typing import Any, Iterator, Optional
 import redis
 
 from valkey_lab.clients.retry import may_have_applied
-from valkey_lab.history.model import Handle, Recorder, error_kind
+from valkey_lab.history.model import Handle, Recorder
 
 ERROR_CHARS = 200
 
@@ -54,17 +54,9 @@ class Pending:
         self.error: Optional[str] = None
 
     @property
-    def process(self) -> Any:
-        return self._handle.process
-
-    @property
     def answered(self) -> bool:
         """Completed from an answer (``ok``, or ``fail`` by the answer), not from an exception."""
         return self.type is not None and self.error is None
-
-    @property
-    def error_kind(self) -> Optional[str]:
-        return error_kind(self.error)
 
     def ok(self, value: Any = ..., **extra: Any) -> None:
         """``value``: what the op returned (a read's value, INCR's counter); by default the invoke's."""

@@ -103,9 +103,6 @@ class Workload:
     def keys(self) -> list[str]:
         return [k for lane in self.lanes for k in lane.keys]
 
-    def lane(self, name: str) -> Lane:
-        return next(lane for lane in self.lanes if lane.lane == name)
-
 
 def final_reads(recorder, keys: list[str], read_many: Callable[[list[str]], dict], lane: str = "final",
                 chunk: int = 500) -> None:
