@@ -1,25 +1,82 @@
 #!/usr/bin/env bash
-# Mutation testing of the history model and the checkers (`make mutation`): every verdict
-# is a pure function of a history, so its unit tests must notice when the code changes.
+# Mutation testing of everything that reads or judges a history (`make mutation`): the
+# history model, view and recorder, the generic checkers, and the scenarios' checks of both
+# systems (ha/checks.py, cluster/checks.py). Every verdict is a pure function of a history,
+# so the unit tests must notice when that code changes.
 #
 # mutmut 3 wants the mutated package importable from ./, src/ or source/, while the lab keeps
 # it in app/. So the run happens in a throw-away stage outside the work tree:
-#   STAGE/src/valkey_lab  <- a copy of app/valkey_lab (only the files below are mutated)
-#   STAGE/tests/unit      <- only the unit tests of those files (fast)
+#   STAGE/src/valkey_lab  <- a copy of app/valkey_lab (only MODULES are mutated)
+#   STAGE/tests/unit      <- the unit tests matching TESTS (minus SKIP_TESTS), with tests/data
+#   STAGE/tests/conftest.py  <- Hypothesis derandomized; tests that read the clock deselected
 #   STAGE/setup.cfg       <- the [mutmut] config (so no project config file is needed)
-# Last line: "mutants: N, killed: K, survived: S". Exits non-zero if more than
-# MAX_SURVIVED_PCT % survive (or fewer than MIN_MUTANTS were made, or the run broke).
-# Env: PYTHON (default python3), JOBS (default: CPUs), KEEP_STAGE=1 keeps the stage.
+# mutmut runs, for each mutant, only the tests that called the mutated function.
+#
+# Output: first "files: <the mutated files>" on stdout, last
+# "mutants: N, killed: K, timeout: T, survived: S" (a timeout is not a kill; a mutant no
+# test reaches counts as survived). Exits 1 if more than MAX_SURVIVED_PCT % survive, more
+# than MAX_TIMEOUT_PCT % time out or fewer than MIN_MUTANTS were made; 2 if the run broke.
+# The survivors, with their diffs, go to SURVIVORS (default reports/mutation-survivors.txt).
+# Env: PYTHON (default python3), JOBS (default: CPUs), MIN_MUTANTS (3000),
+# MAX_SURVIVED_PCT (5), MAX_TIMEOUT_PCT (2), FILES (a subset of the files, e.g.
+# "ha/checks.py"), KEEP_STAGE=1 keeps the stage (then `cd STAGE && python -m mutmut show NAME`).
 set -euo pipefail
+
+# Absolute before any cd: `make mutation` passes the relative .venv/bin/python. Symlinks are
+# kept as they are (resolving a venv's python would leave the venv).
+PYTHON=${PYTHON:-python3}
+if [[ "$PYTHON" == */* ]]; then
+    PYTHON="$(cd "$(dirname "$PYTHON")" && pwd)/$(basename "$PYTHON")"
+else
+    PYTHON=$(command -v "$PYTHON" || true)
+fi
+if [[ -z "$PYTHON" || ! -x "$PYTHON" ]]; then
+    echo "mutation.sh: no python at PYTHON=${PYTHON:-?} (give an interpreter with the dev requirements)" >&2
+    exit 2
+fi
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-PYTHON=${PYTHON:-python3}
-MAX_SURVIVED_PCT=${MAX_SURVIVED_PCT:-10}
-MIN_MUTANTS=${MIN_MUTANTS:-50}
+MAX_SURVIVED_PCT=${MAX_SURVIVED_PCT:-5}
+MAX_TIMEOUT_PCT=${MAX_TIMEOUT_PCT:-2}
+MIN_MUTANTS=${MIN_MUTANTS:-3000}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+SURVIVORS=${SURVIVORS:-$ROOT/reports/mutation-survivors.txt}
 
-MODULES=(history/model.py checkers/loss.py checkers/availability.py checkers/topology.py checkers/verdict.py)
-TESTS=(test_history_model.py test_loss.py test_availability.py test_topology_checkers.py test_verdict.py test_linearizable_mutants.py)
+# What is mutated (paths under app/valkey_lab; globs allowed).
+MODULES_GLOBS=(history/model.py history/view.py history/recorder.py history/edn.py checkers/*.py
+               ha/checks.py cluster/checks.py)
+# FILES="ha/checks.py" mutates only those (to work on their survivors; lower MIN_MUTANTS too).
+if [[ -n "${FILES:-}" ]]; then read -r -a MODULES_GLOBS <<<"$FILES"; fi
+NOT_MUTATED=(checkers/__init__.py checkers/cli.py)
+# The tests that judge them (tests/unit; globs, so new test files join by their name).
+TESTS_GLOBS=(test_history*.py test_recorder*.py test_edn*.py test_verdict*.py test_loss*.py
+             test_availability*.py test_topology_checkers*.py test_scenario*.py test_linearizable*.py
+             test_ha_checks*.py test_cluster_checks*.py test_recorded_histories*.py test_tamper*.py)
+# Wall-clock asserts stay out of the set: a mutant must not be killed by a slow machine.
+SKIP_TESTS=(test_linearizable_speed.py '*_speed.py')
+
+shopt -s nullglob
+MODULES=()
+for g in "${MODULES_GLOBS[@]}"; do
+    for f in app/valkey_lab/$g; do
+        m=${f#app/valkey_lab/}
+        skip=0
+        for x in "${NOT_MUTATED[@]}"; do [[ "$m" == $x ]] && skip=1; done
+        [[ $skip == 1 || " ${MODULES[*]-} " == *" $m "* ]] || MODULES+=("$m")
+    done
+done
+TESTS=()
+for g in "${TESTS_GLOBS[@]}"; do
+    for f in tests/unit/$g; do
+        t=${f#tests/unit/}
+        skip=0
+        for x in "${SKIP_TESTS[@]}"; do [[ "$t" == $x ]] && skip=1; done
+        [[ $skip == 1 || " ${TESTS[*]-} " == *" $t "* ]] || TESTS+=("$t")
+    done
+done
+shopt -u nullglob
+echo "files: ${MODULES[*]/#/app/valkey_lab/}"
+echo "tests: ${TESTS[*]/#/tests/unit/}" >&2
 
 want=$(sed -n 's/^mutmut==//p' requirements-mutation.txt)
 have=$("$PYTHON" -c 'import importlib.metadata as m; print(m.version("mutmut"))' 2>/dev/null || true)
@@ -32,88 +89,139 @@ if [[ "${KEEP_STAGE:-0}" == 1 ]]; then echo "stage: $STAGE" >&2; else trap 'rm -
 mkdir -p "$STAGE/src" "$STAGE/tests/unit"
 cp -r app/valkey_lab "$STAGE/src/valkey_lab"
 find "$STAGE/src" -name __pycache__ -prune -exec rm -rf {} +
-touch "$STAGE/tests/__init__.py" "$STAGE/tests/unit/__init__.py"
+cp tests/__init__.py tests/helpers.py "$STAGE/tests/"
+cp -r tests/data "$STAGE/tests/data"
+touch "$STAGE/tests/unit/__init__.py"
 for t in "${TESTS[@]}"; do cp "tests/unit/$t" "$STAGE/tests/unit/"; done
+[[ -f tests/conftest.py ]] && cp tests/conftest.py "$STAGE/tests/conftest.py"
+[[ -f tests/unit/conftest.py ]] && cp tests/unit/conftest.py "$STAGE/tests/unit/conftest.py"
+
+# Determinism: Hypothesis derandomized (the same examples in every run and every mutant,
+# no example database, no deadline, no health check that times the machine), and any test
+# whose own body reads the clock deselected (wall-clock asserts belong in *_speed.py).
+cat >>"$STAGE/tests/conftest.py" <<'EOF'
+
+# ---- added by scripts/mutation.sh (the mutation stage only) ----
+import inspect as _inspect
+import re as _re
+
+from hypothesis import HealthCheck as _HealthCheck, settings as _settings
+
+_settings.register_profile("mutation", derandomize=True, database=None, deadline=None,
+                           suppress_health_check=list(_HealthCheck), print_blob=False)
+_settings.load_profile("mutation")
+
+_CLOCK = _re.compile(r"\b(?:time\.time|time\.monotonic|time\.perf_counter|perf_counter|monotonic)\s*\(")
+
+
+def pytest_collection_modifyitems(config, items):
+    keep, clocked = [], []
+    for item in items:
+        try:
+            source = _inspect.getsource(item.function)
+        except (AttributeError, OSError, TypeError):
+            source = ""
+        (clocked if _CLOCK.search(source) else keep).append(item)
+    if clocked:
+        config.hook.pytest_deselected(items=clocked)
+        items[:] = keep
+        import sys
+        print("mutation stage: deselected (they read the clock): "
+              + " ".join(i.nodeid for i in clocked), file=sys.stderr)
+EOF
 
 # [tool:pytest] anchors pytest's rootdir in the stage: the project's pytest.ini (coverage
 # options) must not apply, and the tests import valkey_lab from src/ (mutmut's copy).
-write_cfg() {
-    {
-        echo "[tool:pytest]"
-        echo "addopts = -p no:cacheprovider"
-        echo "pythonpath = src"
-        echo
-        echo "[mutmut]"
-        echo "source_paths = src"
-        echo "only_mutate ="
-        for m in "${MODULES[@]}"; do echo "    src/valkey_lab/$m"; done
-        echo "pytest_add_cli_args_test_selection ="
-        for t in "${TESTS[@]}"; do echo "    tests/unit/$t"; done
-    } >"$STAGE/setup.cfg"
-}
-write_cfg
-
-# Another helper's linearizability checker joins once it exists and its tests pass.
-if [[ -f app/valkey_lab/checkers/linearizable.py && -f tests/unit/test_linearizable.py ]]; then
-    cp tests/unit/test_linearizable.py "$STAGE/tests/unit/"
-    if (cd "$STAGE" && "$PYTHON" -m pytest -q tests/unit/test_linearizable.py >/dev/null 2>&1); then
-        MODULES+=(checkers/linearizable.py)
-        TESTS+=(test_linearizable.py)
-        write_cfg
-    else
-        echo "linearizable.py left out: tests/unit/test_linearizable.py does not pass" >&2
-        rm "$STAGE/tests/unit/test_linearizable.py"
-    fi
-elif [[ -f app/valkey_lab/checkers/linearizable.py ]]; then
-    echo "linearizable.py left out: it has no tests/unit/test_linearizable.py yet" >&2
-fi
-echo "mutating: ${MODULES[*]}" >&2
+{
+    echo "[tool:pytest]"
+    echo "addopts = -p no:cacheprovider"
+    echo "pythonpath = src"
+    echo
+    echo "[mutmut]"
+    echo "source_paths = src"
+    echo "only_mutate ="
+    for m in "${MODULES[@]}"; do echo "    src/valkey_lab/$m"; done
+    echo "pytest_add_cli_args_test_selection ="
+    for t in "${TESTS[@]}"; do echo "    tests/unit/$t"; done
+} >"$STAGE/setup.cfg"
 
 # A broken baseline would make every mutant look killed.
-(cd "$STAGE" && "$PYTHON" -m pytest -q "${TESTS[@]/#/tests/unit/}") >&2
+echo "baseline: the test set on the unmutated code" >&2
+if ! (cd "$STAGE" && "$PYTHON" -m pytest -q -p no:randomly "${TESTS[@]/#/tests/unit/}") >"$STAGE/baseline.log" 2>&1; then
+    tail -n 40 "$STAGE/baseline.log" >&2
+    echo "mutation.sh: the test set fails on the unmutated code (above): fix that first" >&2
+    exit 2
+fi
+tail -n 1 "$STAGE/baseline.log" >&2
 
-(cd "$STAGE" && "$PYTHON" -m mutmut run --max-children "$JOBS") >"$STAGE/mutmut.log" 2>&1 || {
+started=$(date +%s)
+# mutmut imported as a module, not run as __main__ (python -m would execute it twice).
+(cd "$STAGE" && "$PYTHON" -c 'import sys; from mutmut.__main__ import cli; sys.argv[0] = "mutmut"; cli()' \
+    run --max-children "$JOBS") >"$STAGE/mutmut.log" 2>&1 || {
     tail -n 40 "$STAGE/mutmut.log" >&2
-    echo "mutmut run failed (log above)" >&2
+    echo "mutation.sh: mutmut run failed (log above)" >&2
     exit 2
 }
+echo "mutmut run: $(( ($(date +%s) - started) / 60 )) min $(( ($(date +%s) - started) % 60 )) s" >&2
 
-# Count from mutmut's per-file results. Timeouts count as killed: a mutant that makes the
-# tests hang was noticed. Mutants no test reaches count as survived.
+# Count from mutmut's per-file results.
+mkdir -p "$(dirname "$SURVIVORS")"
 cd "$STAGE"
-"$PYTHON" - "$MAX_SURVIVED_PCT" "$MIN_MUTANTS" <<'EOF'
+"$PYTHON" - "$MAX_SURVIVED_PCT" "$MAX_TIMEOUT_PCT" "$MIN_MUTANTS" "$SURVIVORS" <<'EOF'
 import json, sys
+from collections import Counter
 from pathlib import Path
 from mutmut.stats import status_by_exit_code
 
-max_pct, min_mutants = float(sys.argv[1]), int(sys.argv[2])
-KILLED = {"killed", "timeout", "segfault", "caught by type check"}
+max_survived, max_timeout, min_mutants, out = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+KILLED = {"killed", "segfault", "caught by type check"}
+TIMEOUT = {"timeout"}
 SURVIVED = {"survived", "no tests", "suspicious"}
-killed, survived, unchecked = 0, [], []
+killed, timeout, survived, unchecked = 0, [], [], []
+per_file: Counter = Counter()
 for meta in sorted(Path("mutants").rglob("*.py.meta")):
     for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
         status = status_by_exit_code[code]
         if status in KILLED:
             killed += 1
+        elif status in TIMEOUT:
+            timeout.append(f"{status}: {name}")
         elif status in SURVIVED:
             survived.append(f"{status}: {name}")
+            per_file[str(meta.relative_to("mutants/src"))[:-len(".meta")]] += 1
         elif status != "skipped":
             unchecked.append(f"{status}: {name}")
-for line in survived + unchecked:
+for line in timeout + survived + unchecked:
     print("  " + line, file=sys.stderr)
-n = killed + len(survived)
-if survived:
-    print("see one with: KEEP_STAGE=1, then (cd STAGE && mutmut show NAME)", file=sys.stderr)
+for path, n in sorted(per_file.items()):
+    print(f"survived in {path}: {n}", file=sys.stderr)
+if survived or timeout:
+    try:
+        from mutmut.mutation.diff_apply import get_diff_for_mutant
+        with open(out, "w") as fh:
+            for line in survived + timeout:
+                name = line.split(": ", 1)[1]
+                try:
+                    diff = get_diff_for_mutant(name)
+                except Exception as e:  # the list matters more than one diff
+                    diff = f"(no diff: {e})"
+                fh.write(f"# {line}\n{diff}\n\n")
+        print(f"survivors and timeouts with their diffs: {out}", file=sys.stderr)
+    except Exception as e:
+        print(f"could not write {out}: {e}", file=sys.stderr)
+n = killed + len(timeout) + len(survived)
 problems = []
 if unchecked:
     problems.append(f"{len(unchecked)} mutants were not checked")
 if n < min_mutants:
-    problems.append(f"fewer than {min_mutants} mutants: is the stage right?")
-if len(survived) * 100 > max_pct * n:
-    problems.append(f"more than {max_pct:g} % survived")
+    problems.append(f"fewer than {min_mutants} mutants ({n}): is the stage right?")
+if len(survived) * 100 > max_survived * n:
+    problems.append(f"more than {max_survived:g} % survived ({len(survived) * 100 / n:.1f} %)")
+if len(timeout) * 100 > max_timeout * n:
+    problems.append(f"more than {max_timeout:g} % timed out ({len(timeout) * 100 / n:.1f} %)")
 for p in problems:
     print("FAIL: " + p, file=sys.stderr)
 sys.stderr.flush()
-print(f"mutants: {n}, killed: {killed}, survived: {len(survived)}", flush=True)  # the last line
+print(f"mutants: {n}, killed: {killed}, timeout: {len(timeout)}, survived: {len(survived)}", flush=True)  # the last line
 sys.exit(1 if problems else 0)
 EOF
