@@ -64,6 +64,7 @@ def main(argv=None) -> int:
     p.add_argument("--svg-dir", metavar="DIR", default="reports", help="where the failover pictures go")
     p.add_argument("--base-port", type=int, default=bench_ha.DEFAULT_BASE_PORT)
     p.add_argument("--history", metavar="DIR", help="save every run's history (DIR/history.jsonl)")
+    p.add_argument("--html", metavar="FILE", help="write a summary page to FILE and one page per bench run beside it")
     p.add_argument("--cluster-base-port", type=int, default=bench_cluster.DEFAULT_BASE_PORT,
                    help=f"first port of the local cluster (default {bench_cluster.DEFAULT_BASE_PORT}..+5)")
     args = p.parse_args(argv)
@@ -97,6 +98,16 @@ def main(argv=None) -> int:
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(report, indent=2, default=str) + "\n")
     console.print(f"report written to {args.json}" + (f", pictures in {args.svg_dir}/" if args.svg_dir else ""))
+    if args.html:
+        from valkey_lab.report.html import bench_pages
+        svgs = {f"failover-{t}.svg": (Path(args.svg_dir) / f"failover-{t}.svg").read_text() for t in ("ha", "cluster")
+                if t in report and args.svg_dir and (Path(args.svg_dir) / f"failover-{t}.svg").exists()}
+        out = Path(args.html)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        for name, text in bench_pages(json.loads(json.dumps(recorder.records(), default=str)), report, svgs,
+                                      out.name).items():
+            (out.parent / name).write_text(text, encoding="utf-8")
+        console.print(f"pages written to {args.html} and beside it, one per run")
     return 0
 
 

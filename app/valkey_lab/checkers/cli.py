@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", choices=MODELS, default="register",
                    help="register: read/write/cas; kv: get/put/append per key (default register)")
     p.add_argument("--json", metavar="OUT", help="write the results as JSON to OUT")
+    p.add_argument("--html", metavar="OUT", help="write the histories and their verdicts as one HTML page to OUT")
     p.add_argument("--timeout", type=float, metavar="S", help="give up on a history after S seconds (verdict unknown)")
     p.add_argument("--export-edn", metavar="FILE",
                    help="also write the (one) history as Jepsen EDN to FILE, for Knossos or Elle")
@@ -90,6 +91,14 @@ def main(argv: Optional[list[str]] = None) -> int:
             Path(args.json).write_text(json.dumps({"results": results}, indent=2, default=str) + "\n")
         except OSError as e:
             return _fail(f"cannot write {args.json}: {e.strerror or e}")
+    if args.html:
+        from valkey_lab.report.html import check_page
+        try:
+            Path(args.html).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.html).write_text(check_page([{"records": x["records"], "result": r}
+                                                   for x, r in zip(loaded, results)]), encoding="utf-8")
+        except OSError as e:
+            return _fail(f"cannot write {args.html}: {e.strerror or e}")
     verdicts = [r["valid"] for r in results]
     return 1 if False in verdicts else (3 if None in verdicts else 0)
 

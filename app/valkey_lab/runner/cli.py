@@ -42,6 +42,7 @@ def parser(prog: str, description: str, scenarios: list[Scenario]) -> argparse.A
                    help="run only this scenario (repeatable; what it needs runs too)")
     p.add_argument("--all", action="store_true", help="run every scenario, the fault scenarios included")
     p.add_argument("--json", metavar="FILE", help="write the report as JSON to FILE")
+    p.add_argument("--html", metavar="FILE", help="write the run as one self-contained HTML page to FILE")
     p.add_argument("--history", metavar="DIR", help="save the run's history (DIR/history.jsonl) beside the report")
     p.add_argument("--analyze", metavar="DIR", help="judge the history saved in DIR again, without any server")
     p.add_argument("--export-edn", metavar="FILE", help="also write the run's history as Jepsen EDN (Knossos, Elle)")
@@ -108,6 +109,14 @@ def _write(path: Optional[str], data: dict) -> None:
         Path(path).write_text(json.dumps(data, indent=2, default=str) + "\n")
 
 
+def _write_html(path: Optional[str], records: list[dict], report: dict, selected: list[Scenario]) -> None:
+    """--html FILE: the history and its verdicts on one page (a pure function of both)."""
+    if path:
+        from valkey_lab.report.html import page
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(page(records, report, methods={s.name: s.method for s in selected}), encoding="utf-8")
+
+
 def run(suite: str, args: argparse.Namespace, scenarios: list[Scenario], methods: dict,
         open_lab: Callable[..., ContextManager], console: Optional[Console] = None,
         watch: Optional[Callable] = None) -> int:
@@ -163,6 +172,9 @@ def run(suite: str, args: argparse.Namespace, scenarios: list[Scenario], methods
     _write(args.json, report)
     if args.json:
         console.print(f"report written to {args.json}")
+    if getattr(args, "html", None):
+        _write_html(args.html, _roundtrip(recorder.records()), report, selected)
+        console.print(f"page written to {args.html}")
     if getattr(args, "history", None):
         console.print(f"history written to {Path(args.history) / 'history.jsonl'}")
     return exit_code(report["valid"])
@@ -193,6 +205,7 @@ def analyze(suite: str, args: argparse.Namespace, scenarios: list[Scenario], con
                           (max(times) - min(times)) if times else 0.0, extra={"analyzed": str(path)})
     console.print(render.summary_table(report))
     _write(args.json, report)
+    _write_html(getattr(args, "html", None), records, report, selected)
     return exit_code(report["valid"])
 
 
