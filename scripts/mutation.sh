@@ -49,9 +49,10 @@ MODULES_GLOBS=(history/model.py history/view.py history/recorder.py history/edn.
 if [[ -n "${FILES:-}" ]]; then read -r -a MODULES_GLOBS <<<"$FILES"; fi
 NOT_MUTATED=(checkers/__init__.py checkers/cli.py)
 # The tests that judge them (tests/unit; globs, so new test files join by their name).
-TESTS_GLOBS=(test_history*.py test_recorder*.py test_edn*.py test_verdict*.py test_loss*.py
-             test_availability*.py test_topology_checkers*.py test_scenario*.py test_linearizable*.py
-             test_ha_checks*.py test_cluster_checks*.py test_recorded_histories*.py test_tamper*.py)
+TESTS_GLOBS=(test_history*.py test_recorder*.py test_journal*.py test_edn*.py test_verdict*.py test_loss*.py
+             test_availability*.py test_topology_checkers*.py test_invariants*.py test_scenario*.py
+             test_linearizable*.py test_ha_checks*.py test_cluster_checks*.py test_recorded_histories*.py
+             test_tamper*.py)
 # Wall-clock asserts stay out of the set: a mutant must not be killed by a slow machine.
 SKIP_TESTS=(test_linearizable_speed.py '*_speed.py')
 
