@@ -48,3 +48,62 @@ def test_a_switch_event_makes_the_announcing_sentinel_the_first_to_ask():
     first = client.sentinel.sentinels[0].connection_pool.connection_kwargs
     assert (first["host"], first["port"]) == ("127.0.0.1", 3) and not client._stale.is_set()
     client.close()
+
+
+# -- follow the promotion (opt-in) ------------------------------------------------------------------
+from valkey_lab.clients.promotion import selected_replica  # noqa: E402
+
+SELECTED = "slave 127.0.1.2:6791 127.0.1.2 6791 @ myvalkey 127.0.1.1 6790"
+
+
+def test_the_selected_replica_is_read_from_the_sentinel_events():
+    assert selected_replica("+selected-slave", SELECTED, "myvalkey") == ("127.0.1.2", 6791)
+    assert selected_replica("+failover-state-wait-promotion", SELECTED, "myvalkey") == ("127.0.1.2", 6791)
+    assert selected_replica("+selected-slave", SELECTED, "other") is None  # another service
+    assert selected_replica("+sdown", "master myvalkey 127.0.1.1 6790", "myvalkey") is None
+    assert selected_replica("+selected-slave", "garbage", "myvalkey") is None
+
+
+def _follower(monkeypatch, roles):
+    import redis
+    answers = iter(roles)
+    monkeypatch.setattr(redis.Redis, "execute_command", lambda self, *a, **k: next(answers))
+    events = []
+    client = HAClient([("127.0.0.1", 1)], "myvalkey", watch_switch=False, follow_promotion=False,
+                      follow_interval=0.001, on_event=events.append)
+    client.follow_promotion = True  # without the Sentinel listeners: events are fed by hand
+    return client, events
+
+
+def test_follow_mode_switches_when_the_selected_replica_says_master(monkeypatch):
+    client, events = _follower(monkeypatch, [["slave", "127.0.1.1", 6790, "connected", 5]] * 3
+                               + [["master", 10, []]])
+    client._on_sentinel_event({"event": "+selected-slave", "sentinel": "127.0.0.1:1", "data": SELECTED})
+    assert client._switched.wait(2) and client._stale.is_set()
+    assert client.sentinel.discover_master("myvalkey") == ("127.0.1.2", 6791)  # before Sentinel names it
+    assert client.role_polls == 4 and events[-1]["kind"] == "promotion-followed"
+    # Sentinel's +switch-master to the same node: the override ends, nothing more to drop
+    client._stale.clear()
+    client._on_sentinel_event({"event": "+switch-master", "sentinel": "127.0.0.1:1",
+                               "data": "myvalkey 127.0.1.1 6790 127.0.1.2 6791"})
+    assert client.sentinel.override is None and not client._stale.is_set()
+    client.close()
+
+
+def test_an_aborted_failover_sends_the_follower_back_to_what_sentinel_names(monkeypatch):
+    client, _ = _follower(monkeypatch, [["master", 10, []]])
+    client._on_sentinel_event({"event": "+failover-state-wait-promotion", "sentinel": "s", "data": SELECTED})
+    assert client._switched.wait(2)
+    client._switched.clear()
+    client._on_sentinel_event({"event": "-failover-abort-not-elected", "sentinel": "s",
+                               "data": "master myvalkey 127.0.1.1 6790"})
+    assert client.sentinel.override is None and client._switched.is_set()
+    client.close()
+
+
+def test_the_default_mode_does_not_follow_a_selected_replica():
+    client = HAClient([("127.0.0.1", 1)], "myvalkey", watch_switch=False)
+    assert client.follow_promotion is False and client.switch_events is None
+    client._on_sentinel_event({"event": "+selected-slave", "sentinel": "s", "data": SELECTED})
+    assert client._following is None and client.sentinel.override is None
+    client.close()

@@ -18,6 +18,11 @@ What it adds to redis-py's ``RedisCluster``:
   (``call(fn, idempotent=True)``; ``get``/``get_many`` and the SET helpers declare it), the
   rest raise UnknownOutcome. Refusals (MOVED, CLUSTERDOWN, TRYAGAIN, READONLY) and failed
   connects are always retried;
+- it waits for the promotion at the server's pace: while a primary is unreachable, a
+  ``ShardWatcher`` (clients/promotion.py) polls ``CLUSTER SHARDS`` on that primary's replicas
+  every ``watch_interval`` seconds and wakes the backoff sleep as soon as one of them owns
+  the slots; the next attempt re-reads the slot map first (``watch_promotion=False``: sleep
+  the whole backoff step, as before);
 - a record of what happened. Redirects are counted where they arrive: every MOVED / ASK
   reply a connection of this client reads, including the ones redis-py then follows by
   itself (so a followed redirect is counted, not hidden). Retries, delays and errors by type
@@ -26,6 +31,8 @@ What it adds to redis-py's ``RedisCluster``:
 """
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter, deque
 from typing import Callable, Iterable, Mapping, Optional, TypeVar
 
@@ -38,6 +45,7 @@ from redis.exceptions import (AskError, ClusterDownError, ClusterError, MasterDo
                               RedisClusterException, SlotNotCoveredError, TryAgainError)
 from redis.retry import Retry
 
+from .promotion import ShardWatcher
 from .retry import BackoffPolicy, RetryingCaller, UnknownOutcome, acked_write, now
 
 T = TypeVar("T")
@@ -132,14 +140,30 @@ def _remapper(remap: Optional[Callable[[Addr], Addr] | Mapping[Addr, Addr]]) -> 
 
 
 def redirect_counting_connection(counter: Counter, events: deque, remap: Callable[[Addr], Addr],
-                                 base: type = Connection, on_event: Optional[Callable[[dict], None]] = None) -> type:
+                                 base: type = Connection, on_event: Optional[Callable[[dict], None]] = None,
+                                 reachable: Optional[Callable[[Addr, bool], None]] = None) -> type:
     """A Connection class that counts every MOVED / ASK reply it reads and points the
-    redirect at a reachable address before redis-py follows it."""
+    redirect at a reachable address before redis-py follows it; ``reachable(addr, ok)``
+    hears whether each connect (and each read) reached its node."""
 
     class RedirectCountingConnection(base):  # type: ignore[valid-type,misc]
+        def connect(self, *args, **kwargs):
+            try:
+                super().connect(*args, **kwargs)
+            except (redis.ConnectionError, redis.TimeoutError):
+                if reachable is not None:
+                    reachable((self.host, int(self.port)), False)
+                raise
+            if reachable is not None:
+                reachable((self.host, int(self.port)), True)
+
         def read_response(self, *args, **kwargs):
             try:
                 return super().read_response(*args, **kwargs)
+            except redis.ConnectionError:
+                if reachable is not None:
+                    reachable((self.host, int(self.port)), False)
+                raise
             except AskError as exc:  # MovedError is a subclass of AskError
                 kind = "MOVED" if isinstance(exc, MovedError) else "ASK"
                 counter[kind] += 1
@@ -160,12 +184,24 @@ class ClusterClient:
     def __init__(self, startup: list[Addr], password: Optional[str] = None,
                  remap: Optional[Callable[[Addr], Addr] | Mapping[Addr, Addr]] = None,
                  policy: BackoffPolicy = BackoffPolicy(), socket_timeout: float = 0.5,
-                 on_event: Optional[Callable[[dict], None]] = None):
+                 on_event: Optional[Callable[[dict], None]] = None, watch_promotion: bool = True,
+                 watch_interval: float = 0.05):
         self.remap = _remapper(remap)
         self.socket_timeout = socket_timeout
+        self.password = password
+        self.on_event = on_event
         self.redirects: Counter = Counter()
         self.redirect_events: deque = deque(maxlen=200)
-        self.caller = RetryingCaller(policy, RETRYABLE, on_event=on_event)  # on_event: retries, as they end
+        self.unreachable: set[Addr] = set()  # nodes whose last connect or read failed
+        self._stale = threading.Event()  # the watcher saw the promotion: re-read the slot map first
+        self._pollers: dict[Addr, redis.Redis] = {}
+        self._replicas_of: tuple = (None, None, [])  # (slots_cache id, dead, replicas): computed once per map
+        self.watcher: Optional[ShardWatcher] = None
+        if watch_promotion:
+            self.watcher = ShardWatcher(self._poll, self._candidates, self.remap, interval=watch_interval,
+                                        idle_s=max(2.0, 2 * (policy.cap + policy.jitter)))
+        self.caller = RetryingCaller(policy, RETRYABLE, sleep=self._backoff_sleep,
+                                     on_event=on_event)  # on_event: retries, as they end
         # The url form is redis-py's one path that hands ``connection_class`` to every node's
         # connection pool (Redis() itself does not take it); the other startup nodes follow.
         first, rest = startup[0], startup[1:]
@@ -175,8 +211,51 @@ class ClusterClient:
             address_remap=self.remap, require_full_coverage=False,  # as the servers: serve what is served
             retry=Retry(NoBackoff(), 0),  # no second, sleepless retry layer under ours
             connection_class=redirect_counting_connection(self.redirects, self.redirect_events, self.remap,
-                                                          on_event=on_event),
+                                                          on_event=on_event, reachable=self._reachable),
             socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout)
+
+    # -- waiting for the promotion ---------------------------------------------------------------
+    def _reachable(self, addr: Addr, ok: bool) -> None:
+        if ok:
+            self.unreachable.discard(addr)
+        else:
+            self.unreachable.add(addr)
+
+    def _backoff_sleep(self, seconds: float) -> None:
+        """Sleep the backoff delay, or less when the watcher sees the slots taken over."""
+        if self.watcher is None:
+            time.sleep(seconds)
+            return
+        self.watcher.arm(self.unreachable)
+        if self.watcher.wait(seconds):
+            self._stale.set()
+            if self.on_event is not None and self.watcher.signals:
+                self.on_event({"kind": "promotion-seen", **self.watcher.signals[-1]})
+
+    def _poll(self, addr: Addr):
+        conn = self._pollers.get(addr)
+        if conn is None:
+            conn = self._pollers[addr] = redis.Redis(addr[0], addr[1], password=self.password, socket_timeout=0.2,
+                                                     socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
+        return conn.execute_command("CLUSTER", "SHARDS")
+
+    def _candidates(self, dead: set) -> list[Addr]:
+        """The nodes to ask, best first: the replicas of the unreachable primaries (one of them
+        is promoted), then every other node the client knows that is not unreachable."""
+        nm = self.rc.nodes_manager
+        cache, nodes = nm.slots_cache, list(nm.nodes_cache.values())
+        key = (id(cache), frozenset(dead))
+        if self._replicas_of[:2] != key:
+            replicas: list[Addr] = []
+            if dead:
+                for owners in list(cache.values()):
+                    if owners and (owners[0].host, int(owners[0].port)) in dead:
+                        replicas = [(n.host, int(n.port)) for n in owners[1:]]
+                        break
+            self._replicas_of = (*key, replicas)
+        first = self._replicas_of[2]
+        rest = [(n.host, int(n.port)) for n in sorted(nodes, key=lambda n: n.server_type != "replica")]
+        return list(dict.fromkeys(first + [a for a in rest if a not in dead]))
 
     @property
     def stats(self):
@@ -187,6 +266,9 @@ class ClusterClient:
         possibly applied attempt only if ``idempotent``; see retry.UnknownOutcome)."""
         def attempt():
             try:
+                if self._stale.is_set():  # the watcher saw the slots taken over: the new map first
+                    self._stale.clear()
+                    self.rc.nodes_manager.initialize()
                 return fn(self.rc)
             except RedisClusterException as exc:
                 if any(s in str(exc) for s in _UNAVAILABLE):
@@ -279,10 +361,16 @@ class ClusterClient:
 
     def report(self) -> dict:
         """What this client saw, for the suite report."""
+        watch = {} if self.watcher is None else {"watcher": {"polls": self.watcher.polls,
+                                                             "signals": len(self.watcher.signals)}}
         return {"redirects": {"MOVED": self.redirects["MOVED"], "ASK": self.redirects["ASK"]},
-                **self.stats.as_dict()}
+                **self.stats.as_dict(), **watch}
 
     def close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.close()
+        for conn in self._pollers.values():
+            conn.close()
         self.rc.close()
 
 

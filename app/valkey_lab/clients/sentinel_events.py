@@ -17,8 +17,8 @@ KEY_EVENTS = ("+sdown", "-sdown", "+odown", "-odown", "+new-epoch", "+try-failov
 
 
 class SentinelEvents:
-    def __init__(self, addresses: dict[str, tuple[str, int]], password: Optional[str], pattern: str = "*",
-                 on_event: Optional[Callable[[dict], None]] = None):
+    def __init__(self, addresses: dict[str, tuple[str, int]], password: Optional[str],
+                 pattern: str | tuple[str, ...] = "*", on_event: Optional[Callable[[dict], None]] = None):
         self.addresses = addresses
         self.password = password
         self.pattern = pattern
@@ -46,7 +46,7 @@ class SentinelEvents:
                 conn = redis.Redis(host, port, password=self.password, socket_timeout=0.5,
                                    socket_connect_timeout=0.5, decode_responses=True)
                 pubsub = conn.pubsub()
-                pubsub.psubscribe(self.pattern)
+                pubsub.psubscribe(*((self.pattern,) if isinstance(self.pattern, str) else self.pattern))
                 while not self._stop.is_set():
                     msg = pubsub.get_message(timeout=0.2)
                     if msg and msg["type"] == "pmessage":
