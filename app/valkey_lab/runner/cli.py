@@ -47,6 +47,8 @@ def parser(prog: str, description: str, scenarios: list[Scenario]) -> argparse.A
     p.add_argument("--analyze", metavar="DIR", help="judge the history saved in DIR again, without any server")
     p.add_argument("--export-edn", metavar="FILE", help="also write the run's history as Jepsen EDN (Knossos, Elle)")
     p.add_argument("--base-port", type=int, default=None, help="first port of the local backend")
+    p.add_argument("--valkey-bin", metavar="DIR", help="local backend: run the valkey-server (and valkey-sentinel) "
+                   "in DIR instead of those on PATH (a directory with only valkey-server runs Sentinel with --sentinel)")
     p.add_argument("--quiet", action="store_true", help="print only the summary table")
     p.add_argument("--watch", action="store_true",
                    help="live dashboard while you inject faults by hand; Ctrl-C stops it and reports")
@@ -124,6 +126,8 @@ def run(suite: str, args: argparse.Namespace, scenarios: list[Scenario], methods
     judge each scenario from the recorded history, print tables, write JSON."""
     console = console or default_console()
     signal.signal(signal.SIGTERM, _sigterm)
+    if getattr(args, "valkey_bin", None):
+        os.environ["VALKEY_LAB_BIN"] = str(Path(args.valkey_bin).resolve())  # read by backends.local
     if getattr(args, "analyze", None):
         return analyze(suite, args, scenarios, console)
     try:

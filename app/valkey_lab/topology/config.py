@@ -8,6 +8,7 @@ in a template changes both backends. Nothing here reads a file at import.
 """
 from __future__ import annotations
 
+import os
 import re
 from contextlib import contextmanager
 from importlib.resources import as_file, files
@@ -17,6 +18,36 @@ from typing import Iterator, Mapping, Optional
 
 CONFIG_DIR: Traversable = files("valkey_lab") / "config"  # a plain directory once installed from a wheel
 PLACEHOLDER = re.compile(r"\$\{([A-Z_]+)\}")
+# Settings changed for local processes (the bench's sweeps): "FILE:DIRECTIVE=VALUE" items
+# separated by ";", e.g. "ha/sentinel.conf:down-after-milliseconds=1000;cluster/node.conf:
+# cluster-ping-interval=100". A Sentinel per-master directive is named without "sentinel".
+OVERRIDES_ENV = "VALKEY_LAB_SET"
+
+
+def overrides(relative: str) -> dict[str, str]:
+    """The directives $VALKEY_LAB_SET changes in ``config/<relative>``."""
+    out = {}
+    for item in filter(None, (i.strip() for i in os.environ.get(OVERRIDES_ENV, "").split(";"))):
+        where, _, setting = item.partition(":")
+        name, _, value = setting.partition("=")
+        if where == relative and name and value:
+            out[name.strip()] = value.strip()
+    return out
+
+
+def apply_overrides(text: str, settings: Mapping[str, str]) -> str:
+    """Replace each directive's line (``name value`` or ``sentinel name <master> value``);
+    append the directives the text lacks."""
+    for name, value in settings.items():
+        plain = re.compile(rf"^{re.escape(name)} .*$", re.M)
+        sentinel = re.compile(rf"^(sentinel {re.escape(name)} \S+) .*$", re.M)
+        if sentinel.search(text):
+            text = sentinel.sub(lambda m: f"{m.group(1)} {value}", text)
+        elif plain.search(text):
+            text = plain.sub(lambda m: f"{name} {value}", text)
+        else:
+            text += f"{name} {value}\n"
+    return text
 
 
 def resource(relative: str) -> Traversable:
@@ -52,7 +83,7 @@ def render_file(relative: str, values: Mapping[str, object], replicaof: Optional
     ``replicaof`` appends the line the entrypoint appends from $REPLICAOF; ``monitor``
     points Sentinel's monitor line (written for Docker's ``valkey-master 6379``) elsewhere.
     """
-    text = render(template(relative), values)
+    text = apply_overrides(render(template(relative), values), overrides(relative))
     if monitor is not None:
         text = re.sub(r"^(sentinel monitor \S+) \S+ \d+ (\d+)$",
                       lambda m: f"{m.group(1)} {monitor[0]} {monitor[1]} {m.group(2)}", text, flags=re.M)
@@ -62,7 +93,10 @@ def render_file(relative: str, values: Mapping[str, object], replicaof: Optional
 
 
 def sentinel_setting(name: str, relative: str = "ha/sentinel.conf") -> str:
-    """A per-master Sentinel setting as the template states it (e.g. down-after-milliseconds)."""
+    """A per-master Sentinel setting as the template states it (e.g. down-after-milliseconds),
+    or as $VALKEY_LAB_SET overrides it."""
+    if name in overrides(relative):
+        return overrides(relative)[name]
     for line in template(relative).splitlines():
         parts = line.split()
         if parts[:2] == ["sentinel", name]:
