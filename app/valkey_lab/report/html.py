@@ -62,9 +62,12 @@ CLUSTER_FLAGS = ("fail?", "fail")
 
 
 def _fmt(value: Any, limit: int = 240) -> str:
-    """A value as short text: strings as they are, the rest as compact JSON."""
+    """A value as short text: strings as they are, a summary of samples (p50, p95, ...) in
+    words, the rest as compact JSON."""
     if value is None:
         return ""
+    if isinstance(value, dict) and "p50" in value and "n" in value:
+        return " · ".join(f"{k} {_fmt(value[k])}" for k in ("p50", "p95", "min", "max", "n") if k in value)
     if isinstance(value, float):
         text = f"{value:.3f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else f"{value:g}"
     elif isinstance(value, str):
@@ -636,7 +639,7 @@ def _run_view(name: str, sid: str, records: list[dict], scenarios: list[dict], s
         for d in (d for d in doubles if d["band"] == band):
             xa, xb = x(d["start"]), x(d["end"])
             svg["doubles"].append({"x": round(xa, 1), "y": br["y"] + 1, "w": round(max(xb - xa, 2), 1),
-                                   "h": br["h"] - 2, "href": f"#{sid}-cx-masters",
+                                   "h": br["h"] - 2, "href": f"#{sid}-cx-masters" if acked else "",
                                    "title": f"two masters: {' and '.join(d['masters'])}\n"
                                             f"from {_secs(d['start'])} to {_secs(d['end'])}"})
 
@@ -709,9 +712,9 @@ def _run_view(name: str, sid: str, records: list[dict], scenarios: list[dict], s
     lanes = _lanes(ops)
     aggregate = len(ops) > max_ops
     if aggregate:
-        notes.append(f"{len(ops):,} ops: more than {max_ops:,}, so each lane shows its ops per {BIN_PX}-pixel "
-                     "column (the share of ok, fail and info), not each op; counterexample ops are still drawn "
-                     "one by one, outlined.")
+        notes.append(f"Lanes aggregated: {len(ops):,} ops is more than {max_ops:,}, so each lane shows its ops "
+                     f"per {BIN_PX}-pixel column (the share of ok, fail and info), not each op; counterexample ops are "
+                     "still drawn one by one, outlined.")
     grouped = [ln for ln in lanes if ln["key"][0] == "lane"]
     if grouped:
         notes.append("Processes that did one op each under one lane name share a row: "
@@ -905,8 +908,8 @@ def page(records: Iterable[dict], report: Optional[dict] = None, methods: Option
                          "scenarios": [_scenario_view(sc, cxs) for sc in by_method[method]]})
     valid = report.get("valid", report.get("passed"))
     status = report.get("status") or (_status(valid) if scenarios else "unknown")
-    suite = report.get("suite") or meta.get("suite") or "history"
-    head = title or f"{suite} suite" + (f" on {report.get('backend') or meta.get('backend')}"
+    suite = report.get("suite") or meta.get("suite")
+    head = title or ("a history" if not suite else f"{suite} suite") + (f" on {report.get('backend') or meta.get('backend')}"
                                          if report.get("backend") or meta.get("backend") else "")
     summary_rows = []
     for s in sections:
@@ -921,7 +924,8 @@ def page(records: Iterable[dict], report: Optional[dict] = None, methods: Option
     facts += [{"k": k, "v": _fmt(v, 400)} for k, v in (facts_extra or {}).items()]
     total_ops = sum(rv["ops"] for s in sections for rv in s["runs"])
     return _template("run.html.j2").render(
-        title=head, status=status if status in ("pass", "fail", "unknown") else "unknown", suite=suite,
+        title=head, status=(status if status in ("pass", "fail", "unknown") else "unknown") if scenarios else "",
+        suite=suite,
         facts=facts, summary=summary_rows, loose=[_scenario_view(sc, []) for sc in loose], sections=sections,
         total_ops=total_ops, max_ops=max_ops, links=links or [], has_verdicts=bool(scenarios), intro=intro)
 
