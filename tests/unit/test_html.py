@@ -78,6 +78,12 @@ class Dom(HTMLParser):
         return {a["id"] for _, a in self.elements if a.get("id")}
 
 
+def axis(text: str, aid: str) -> Dom:
+    """One time axis of the page (an inline SVG)."""
+    start = text.index(f'<svg class="timeline" id="{aid}-axis"')
+    return Dom(text[start:text.index("</svg>", start)])
+
+
 def assert_self_contained(text: str) -> None:
     """Nothing from anywhere: no script, no stylesheet, image or frame from a URL, every link
     an anchor on the page itself."""
@@ -139,12 +145,14 @@ def test_one_lane_per_client_process_one_row_for_the_final_reads(ha_suite):
     records, _, _, text = ha_suite
     dom = Dom(text)
     run = [r for r in records if r.get("run") == "failover"]
-    lanes = [a for a in dom.find("g", **{"class": "lane"}) if a.get("data-processes")]
-    shown = [p for a in dom.find("g", **{"class": "lane"}) for p in a["data-processes"].split()]
+    axes = [a["id"][:-len("-axis")] for a in dom.find("svg", **{"class": "timeline"})]
+    full = [a for a in axes if not a.endswith("-zoom")]
+    assert full == ["run-crud", "run-failover", "run-replica_sync", "run-quorum_safety"]
+    shown = [p for a in full for g in axis(text, a).find("g", **{"class": "lane"}) for p in g["data-processes"].split()]
     assert len(shown) == len(set(shown))  # each process in one lane only
     everywhere = {str(r["process"]) for r in records if r.get("kind") == "client"}
     assert set(shown) == everywhere
-    failover = Dom(text[text.index('id="sec-failover"'):text.index('id="sec-replica_sync"')])
+    failover = axis(text, "run-failover")
     lanes = failover.find("g", **{"class": "lane"})
     writers = {str(r["process"]) for r in run if r.get("kind") == "client" and r.get("lane") != "final"}
     assert {a["data-processes"] for a in lanes if a["data-lane"] != "final"} == writers
@@ -158,7 +166,7 @@ def test_one_lane_per_client_process_one_row_for_the_final_reads(ha_suite):
 
 def test_the_fault_the_master_and_the_sentinel_events_are_on_the_axis(ha_suite):
     records, report, _, text = ha_suite
-    failover = Dom(text[text.index('id="sec-failover"'):text.index('id="sec-replica_sync"')])
+    failover = axis(text, "run-failover")
     faults = failover.find("g", **{"class": "fault"})
     assert [f["data-fault"] for f in faults] == ["kill master (valkey-master)"]
     m = report["scenarios"][1]["metrics"]
@@ -169,6 +177,19 @@ def test_the_fault_the_master_and_the_sentinel_events_are_on_the_axis(ha_suite):
     assert "client → valkey-replica1" in labels and "epoch 0→1" in labels
     assert re.search(r"valkey-replica1 \(restarted valkey-master still says master\)", labels)
     assert "Counterexample" not in labels  # a clean failover has none
+
+
+def test_a_closer_axis_around_the_fault_when_it_is_short(ha_suite):
+    records, _, _, text = ha_suite
+    kill = next(r for r in records if r.get("run") == "failover" and r.get("kind") == "nemesis")
+    zoom = axis(text, "run-failover-zoom")
+    start = text.index('id="run-failover-zoom-axis"')
+    ticks = [float(t) for t in re.findall(r'class="ticklabel"[^>]*>([\d.]+)s<', text[start:text.index("</svg>", start)])]
+    assert kill["time"] - 1.5 <= min(ticks) and max(ticks) < kill["time"] + 10
+    assert "Closer: around the fault" in Dom(text).all_text
+    assert [g["data-lane"] for g in zoom.find("g", **{"class": "lane"})] == \
+        [g["data-lane"] for g in axis(text, "run-failover").find("g", **{"class": "lane"})]
+    assert not re.search(r'id="run-crud-zoom-axis"', text)  # no fault, no closer look
 
 
 def test_the_page_is_self_contained_and_a_pure_function(ha_suite):
@@ -230,7 +251,8 @@ def test_a_tampered_history_shows_the_lost_write_and_fails_in_red(ha_suite):
     ops = pair([r for r in records if r.get("run") == "failover"])
     lost = next(i for i, op in enumerate(ops) if op.f == "write" and op.key == key)
     read = next(i for i, op in enumerate(ops) if op.f == "read" and op.key == key)
-    assert {a["id"] for a in dom.find("rect", **{"class": "cx"})} == {f"run-failover-op{lost}", f"run-failover-op{read}"}
+    assert {a["id"] for a in dom.find("rect", **{"class": "cx"})} == {f"run-failover-op{lost}", f"run-failover-op{read}",
+                                                                      f"run-failover-zoom-op{lost}"}
     li = re.findall(r'<li class="check fail".*?</li>', text, flags=re.S)
     assert any("#run-failover-cx-lost" in x and 'class="op"' in x for x in li)
     assert "badge fail" in text and "--fail: #cf222e" in text

@@ -464,36 +464,9 @@ def _lin_ops(ops: list[Op], scenarios: list[dict]) -> tuple[list[tuple[int, str]
 # one run on one axis
 
 
-def _run_view(name: str, sid: str, records: list[dict], scenarios: list[dict], settings: dict,
-              max_ops: int) -> dict:
-    times = [r["time"] for r in records if isinstance(r.get("time"), (int, float))]
-    notes: list[str] = []
-    try:
-        ops = pair(records)
-    except HistoryError as exc:
-        ops = []
-        notes.append(f"the client records could not be paired, so no op is drawn: {exc}")
-    ends = [o.t_complete for o in ops if o.t_complete is not None]
-    t0 = min(times) if times else 0.0
-    t1 = max(times + ends) if times else 1.0
-    if t1 - t0 < 1e-6:
-        t1 = t0 + 1.0
-    pad = (t1 - t0) * 0.01
-    t0, t1 = t0 - pad, t1 + pad
-    plot_w = WIDTH - LEFT - RIGHT
-    scale = plot_w / (t1 - t0)
-
-    def x(t: float) -> float:
-        return LEFT + (min(max(t, t0), t1) - t0) * scale
-
-    announced = dict(settings.get("announced") or {})
-    for node, addr in (settings.get("addresses") or {}).items():
-        announced.setdefault(addr, node)
-
-    def node_of(addr: Any) -> str:
-        return str(announced.get(str(addr), addr))
-
-    # -- counterexamples -------------------------------------------------------------------
+def _counterexamples(name: str, sid: str, ops: list[Op], scenarios: list[dict],
+                     doubles: list[dict]) -> tuple[list[dict], dict[int, str], dict[int, str]]:
+    """The counterexamples of one run, and for each op involved its box (and its role)."""
     cxs: list[dict] = []
     outlined: dict[int, str] = {}  # op index -> the counterexample id
     role_of: dict[int, str] = {}
@@ -514,9 +487,10 @@ def _run_view(name: str, sid: str, records: list[dict], scenarios: list[dict], s
                                   + f"; its final read at {_secs(orr.t_complete)} returned {got}",
                           "links": [{"href": f"#{sid}-op{w}", "label": "write"},
                                     {"href": f"#{sid}-op{r}", "label": "final read"}]})
-        cxs.append({"id": cid, "kind": "lost", "title": f"{len(lost)} acknowledged write{'s' if len(lost) != 1 else ''}"
-                    f" lost: {'its' if len(lost) == 1 else 'their'} key{'s' if len(lost) != 1 else ''} read back "
-                    "something else after the run", "lines": lines[:MAX_EXAMPLES], "more": max(0, len(lines) - MAX_EXAMPLES),
+        n = len(lost)
+        cxs.append({"id": cid, "kind": "lost", "title": f"{n} acknowledged write{'s' if n != 1 else ''} lost: "
+                    f"{'its' if n == 1 else 'their'} key{'s' if n != 1 else ''} read back something else after the run",
+                    "lines": lines[:MAX_EXAMPLES], "more": max(0, n - MAX_EXAMPLES),
                     "ops": [w for w, _ in lost], "wait_ops": [w for w, _ in lost if ops[w].acks > 0]})
     lin, words, summary = _lin_ops(ops, scenarios)
     if lin or summary:
@@ -524,28 +498,11 @@ def _run_view(name: str, sid: str, records: list[dict], scenarios: list[dict], s
         for i, role in lin:
             outlined.setdefault(i, cid)
             role_of.setdefault(i, "impossible op" if role == "failed" else f"counterexample ({role or 'op'})")
-        lines = [{"text": w, "links": []} for w in words]
         links = [{"href": f"#{sid}-op{i}", "label": f"{'impossible: ' if role == 'failed' else ''}p{ops[i].process} "
                                                      f"{ops[i].f} {_fmt(ops[i].value, 20)}"} for i, role in lin]
         cxs.append({"id": cid, "kind": "lin", "title": "not linearizable: " + (summary or "see the ops below"),
-                    "lines": lines, "more": 0, "links": links, "ops": [i for i, _ in lin]})
-
-    # -- master / primary bands ------------------------------------------------------------
-    bands = _ha_masters(records, t1)
-    cluster_bands, cluster_events, doubles = _cluster(records, t1)
-    bands += cluster_bands
-    faults = _faults(records)
-    restarted_at: dict[str, list[float]] = {}
-    for f in faults:
-        if f["f"] == "kill" and f["end"] is not None:
-            for n in f["nodes"] or [f["target"]]:
-                restarted_at.setdefault(str(n), []).append(f["end"])
-    if bands and not cluster_bands:  # HA: two masters at once, but for a killed master restarted
-        for seg in bands:
-            others = [n for n in seg["state"] if not any(seg["start"] >= t for t in restarted_at.get(n, []))]
-            if len(seg["state"]) > 1 and len(others) > 1:
-                doubles.append({"start": seg["start"], "end": seg["end"], "masters": list(seg["state"]),
-                                "band": "master"})
+                    "lines": [{"text": w, "links": []} for w in words], "more": 0, "links": links,
+                    "ops": [i for i, _ in lin]})
     acked = [i for i, o in enumerate(ops) if o.ok and o.f != "read" and o.t_complete is not None
              and any(d["start"] <= o.t_complete <= d["end"] for d in doubles)]
     if acked:  # two masters is a counterexample once one of them acknowledged a write
@@ -570,8 +527,176 @@ def _run_view(name: str, sid: str, records: list[dict], scenarios: list[dict], s
                     for i in idx[:MAX_LINKS]]
         c["op_links"] = op_links(c["ops"])
         c["wait_links"] = op_links(c.get("wait_ops", []))
+    return cxs, outlined, role_of
 
-    # -- rows ------------------------------------------------------------------------------
+
+def _markers(records: list[dict], settings: dict, cluster_events: list[dict]) -> list[dict]:
+    """The rows of markers: what the servers, the clients and the harness said, in time order."""
+    announced = dict(settings.get("announced") or {})
+    for node, addr in (settings.get("addresses") or {}).items():
+        announced.setdefault(addr, node)
+
+    def node_of(addr: Any) -> str:
+        return str(announced.get(str(addr), addr))
+
+    sentinel = _sentinel_events(records)
+    out = [{"label": "Sentinel events", "levels": 3, "sub": f"{len(sentinel)} distinct",
+            "title": "Sentinel's own events (pub/sub), each once as first published", "items": [
+                {"t": e["t"], "cls": "sev " + ("key" if e["event"] in KEY_SENTINEL else "minor"),
+                 "label": e["event"] if e["event"] in KEY_SENTINEL else "",
+                 "title": f"{e['event']} {e['data']}\nat {_secs(e['t'])}, first from {e['first']}; "
+                          f"published by {len(e['by'])} Sentinel{'s' if len(e['by']) != 1 else ''}"}
+                for e in sentinel]}]
+    out.append({"label": "cluster flags", "levels": 3, "sub": "PFAIL, FAIL, roles",
+                "title": "what the nodes' CLUSTER NODES said: flags, promotions (first view to show each)", "items": [
+                    {"t": e["t"], "cls": "cev " + e["kind"],
+                     "label": e["text"] if e["kind"] in ("flag", "promoted", "demoted") and "cleared" not in e["text"]
+                     else "", "title": f"{e['text']}\nat {_secs(e['t'])} (first view to show it)"}
+                    for e in cluster_events if e["kind"] != "epoch"]})
+    epochs = _epochs(records) + [e for e in cluster_events if e["kind"] == "epoch"]
+    out.append({"label": "epochs", "levels": 1, "sub": "config epochs",
+                "title": "Sentinel and cluster epochs: each rise as first reported", "items": [
+                    {"t": e["t"], "cls": "epoch", "label": e["text"] if not e["text"].startswith("configEpoch") else "",
+                     "title": f"{e['text']}\nat {_secs(e['t'])}" + (f" (first from {e['node']})" if e.get("node") else "")}
+                    for e in sorted(epochs, key=lambda e: e["t"])]})
+    client = []
+    for r in records:
+        if r.get("kind") != "client-event":
+            continue
+        v = r.get("value") if isinstance(r.get("value"), dict) else {"value": r.get("value")}
+        f = str(r.get("f"))
+        if f in ("master-change", "master"):
+            to = node_of(v.get("to"))
+            label = f"client → {to}"
+            text = f"{f}: {node_of(v.get('from')) + ' → ' if v.get('from') else ''}{to}"
+        elif f == "retry":
+            label, text = "", f"retry {v.get('retry')} after {v.get('error')} (slept {_fmt(v.get('slept_s'))} s)"
+        else:
+            label, text = (f if f not in ("redirect",) else ""), f"{f}: {_fmt(v, 200)}"
+        client.append({"t": r["time"], "cls": "clev " + _slug(f), "label": label,
+                       "title": text + (f"\nlane {v.get('lane')}" if v.get("lane") else "") + f"\nat {_secs(r['time'])}"})
+    out.append({"label": "client events", "levels": 1, "sub": "", "items": client,
+                "title": "what the clients did on their own: retries, following a new master, redirects"})
+    harness = []
+    for r in records:
+        if r.get("kind") != "harness":
+            continue
+        v = r.get("value") if isinstance(r.get("value"), dict) else {"value": r.get("value")}
+        f = str(r.get("f"))
+        label = {"await": f"{v.get('condition')}", "timeout": "TIMEOUT", "error": "ERROR"}.get(f, "")
+        harness.append({"t": r["time"], "cls": "hev" + (" bad" if f in ("timeout", "error") else ""), "label": label,
+                        "title": f"harness {f}: {_fmt(v, 300)}\nat {_secs(r['time'])}"})
+    out.append({"label": "harness", "levels": 1, "sub": "", "items": harness,
+                "title": "the harness: steady state, waits that ended (and how long they took), timeouts"})
+    return [m for m in out if m["items"]]
+
+
+def _segments_of(bands: list[dict], restarted_at: dict[str, list[float]], color) -> list[dict]:
+    """Master / primary band segments with their text, class and colour."""
+    out = []
+    for seg in bands:
+        state = seg["state"]
+        if seg["band"] == "master":
+            nodes = list(state)
+            text = " + ".join(nodes) if nodes else "none"
+            cls = "two" if len(nodes) > 1 else ("none" if not nodes else "one")
+            fill = color(nodes[0]) if len(nodes) == 1 else None
+            restarted = [n for n in nodes if any(seg["start"] >= t for t in restarted_at.get(n, []))]
+            if cls == "two" and restarted and len(nodes) - len(restarted) == 1:
+                # A killed master restarted says master until Sentinel converts it: no split brain.
+                real = next(n for n in nodes if n not in restarted)
+                cls, fill = "restart", color(real)
+                text = f"{real} (restarted {', '.join(restarted)} still says master)"
+        else:
+            node, flags = (state[0], state[1]) if state else ("", ())
+            text = (node + (f" ({', '.join(flags)})" if flags else "")) if node else "none"
+            cls = "none" if not node else ("flagged" if flags else "one")
+            fill = color(node) if node else None
+        out.append({**seg, "text": text, "cls": cls, "fill": fill})
+    return out
+
+
+def _zoom_window(faults: list[dict], t0: float, t1: float) -> Optional[tuple[float, float]]:
+    """Around the first fault, when it fills less than half the axis: from a second before it
+    to a second after it ended (or its last second)."""
+    if not faults:
+        return None
+    f = faults[0]
+    a = max(t0, f["start"] - 1.0)
+    b = min(t1, (f["end"] if f["end"] is not None else t1) + 1.0)
+    return (a, b) if b - a < 0.5 * (t1 - t0) and b > a else None
+
+
+def _run_view(name: str, sid: str, records: list[dict], scenarios: list[dict], settings: dict,
+              max_ops: int) -> dict:
+    times = [r["time"] for r in records if isinstance(r.get("time"), (int, float))]
+    notes: list[str] = []
+    try:
+        ops = pair(records)
+    except HistoryError as exc:
+        ops = []
+        notes.append(f"the client records could not be paired, so no op is drawn: {exc}")
+    ends = [o.t_complete for o in ops if o.t_complete is not None]
+    t0 = min(times) if times else 0.0
+    t1 = max(times + ends) if times else 1.0
+    if t1 - t0 < 1e-6:
+        t1 = t0 + 1.0
+    pad = (t1 - t0) * 0.01
+    t0, t1 = t0 - pad, t1 + pad
+    faults = _faults(records)
+    restarted_at: dict[str, list[float]] = {}
+    for f in faults:
+        if f["f"] == "kill" and f["end"] is not None:
+            for n in f["nodes"] or [f["target"]]:
+                restarted_at.setdefault(str(n), []).append(f["end"])
+    bands = _ha_masters(records, t1)
+    cluster_bands, cluster_events, doubles = _cluster(records, t1)
+    if bands:  # HA: two masters at once, but for a killed master restarted
+        for seg in bands:
+            others = [n for n in seg["state"] if not any(seg["start"] >= t for t in restarted_at.get(n, []))]
+            if len(seg["state"]) > 1 and len(others) > 1:
+                doubles.append({"start": seg["start"], "end": seg["end"], "masters": list(seg["state"]),
+                                "band": "master"})
+    bands += cluster_bands
+    cxs, outlined, role_of = _counterexamples(name, sid, ops, scenarios, doubles)
+    colors: dict[str, str] = {}
+
+    def color(node: str) -> str:
+        if node not in colors:
+            colors[node] = PALETTE[len(colors) % len(PALETTE)]
+        return colors[node]
+
+    lanes = _lanes(ops)
+    grouped = [ln for ln in lanes if ln["key"][0] == "lane"]
+    if grouped:
+        notes.append("Processes that did one op each under one lane name share a row: "
+                     + "; ".join(f"{ln['name']}: {len(ln['processes'])} processes" for ln in grouped) + ".")
+    run = {"sid": sid, "ops": ops, "lanes": lanes, "faults": faults, "segments": _segments_of(bands, restarted_at, color),
+           "doubles": doubles, "markers": _markers(records, settings, cluster_events), "outlined": outlined,
+           "role_of": role_of, "masters_cx": any(c["kind"] == "masters" for c in cxs)}
+    axes = [_axis(run, sid, t0, t1, max_ops)]
+    window = _zoom_window(faults, t0, t1)
+    if window:
+        axes.append(_axis(run, f"{sid}-zoom", window[0], window[1], max_ops,
+                          title=f"Closer: around the fault, {window[0]:.1f}s to {window[1]:.1f}s"))
+    return {"name": name, "id": sid, "axes": axes, "cxs": cxs, "notes": notes, "ops": len(ops),
+            "processes": len({o.process for o in ops}), "aggregate": axes[0]["aggregate"],
+            "nodes": [{"node": n, "color": c} for n, c in colors.items()], "faults": faults,
+            "counts": {t: sum(o.type == t for o in ops) for t in ("ok", "fail", "info")}}
+
+
+def _axis(run: dict, aid: str, t0: float, t1: float, max_ops: int, title: str = "") -> dict:
+    """One time axis from t0 to t1: the rows, and what is drawn in them, as SVG primitives."""
+    ops, sid, outlined, role_of = run["ops"], run["sid"], run["outlined"], run["role_of"]
+    plot_w = WIDTH - LEFT - RIGHT
+    scale = plot_w / (t1 - t0)
+
+    def x(t: float) -> float:
+        return LEFT + (min(max(t, t0), t1) - t0) * scale
+
+    def inside(a: float, b: Optional[float]) -> bool:
+        return a <= t1 and (b if b is not None else t1) >= t0
+
     rows: list[dict] = []
     y = 34  # below the top tick labels
     svg: dict[str, list] = {"bands": [], "segments": [], "markers": [], "ops": [], "bins": [], "doubles": [],
@@ -587,158 +712,75 @@ def _run_view(name: str, sid: str, records: list[dict], scenarios: list[dict], s
         y += h
         return r
 
-    if faults:
+    if run["faults"]:
         fr = row("faults", 22, "faults", title="fault bands: from the nemesis start to its end")
-        for i, f in enumerate(faults):
+        for i, f in enumerate(run["faults"]):
+            if not inside(f["start"], f["end"]):
+                continue
             xa, xb = x(f["start"]), x(f["end"] if f["end"] is not None else t1)
             label = f["label"] + ("" if f["end"] is not None else " (never healed)")
             svg["bands"].append({"x": round(xa, 1), "w": round(max(xb - xa, 2), 1), "label": label,
-                                 "lx": round(xa + 4, 1), "ly": fr["y"] + 15 + (i % 2) * 0,
+                                 "lx": round(xa + 4, 1), "ly": fr["y"] + 15,
                                  "title": f"{label}\nfrom {_secs(f['start'])} to "
                                           f"{_secs(f['end']) if f['end'] is not None else 'the end (never healed)'}"
                                           + (f"\n{_fmt(f['params'], 200)}" if f["params"] else ""),
-                                 "id": f"{sid}-fault{i}"})
-    colors: dict[str, str] = {}
-
-    def color(node: str) -> str:
-        if node not in colors:
-            colors[node] = PALETTE[len(colors) % len(PALETTE)]
-        return colors[node]
-
-    band_names = list(dict.fromkeys(b["band"] for b in bands))
-    for band in band_names:
+                                 "id": f"{aid}-fault{i}"})
+    for band in dict.fromkeys(s["band"] for s in run["segments"]):
         is_ha = band == "master"
-        br = row("master" if is_ha else band, 22, "band",
-                 sub="role samples" if is_ha else "primary",
+        br = row("master" if is_ha else band, 22, "band", sub="role samples" if is_ha else "primary",
                  title="who called itself master (role samples)" if is_ha else
                  f"the primary of {band}, as most nodes saw it (cluster views)")
-        for seg in (b for b in bands if b["band"] == band):
-            state = seg["state"]
+        for seg in (s for s in run["segments"] if s["band"] == band and inside(s["start"], s["end"])):
             xa, xb = x(seg["start"]), x(seg["end"])
-            if is_ha:
-                nodes = list(state)
-                text = " + ".join(nodes) if nodes else "none"
-                cls = "two" if len(nodes) > 1 else ("none" if not nodes else "one")
-                fill = color(nodes[0]) if len(nodes) == 1 else None
-                restarted = [n for n in nodes if any(seg["start"] >= t for t in restarted_at.get(n, []))]
-                if cls == "two" and restarted and len(nodes) - len(restarted) == 1:
-                    # A killed master restarted says master until Sentinel converts it: no split brain.
-                    real = next(n for n in nodes if n not in restarted)
-                    cls, fill = "restart", color(real)
-                    text = f"{real} (restarted {', '.join(restarted)} still says master)"
-            else:
-                node, flags = (state[0], state[1]) if state else ("", ())
-                text = (node + (f" ({', '.join(flags)})" if flags else "")) if node else "none"
-                cls = "none" if not node else ("flagged" if flags else "one")
-                fill = color(node) if node else None
             w = max(xb - xa, 0.8)
             svg["segments"].append({"x": round(xa, 1), "y": br["y"] + 3, "w": round(w, 1), "h": br["h"] - 6,
-                                    "cls": cls, "fill": fill,
-                                    "label": text if w > len(text) * CHAR_W + 8 else "",
-                                    "title": f"{br['label']}: {text}\nfrom {_secs(seg['start'])} to {_secs(seg['end'])}"})
-        for d in (d for d in doubles if d["band"] == band):
+                                    "cls": seg["cls"], "fill": seg["fill"],
+                                    "label": seg["text"] if w > len(seg["text"]) * CHAR_W + 8 else "",
+                                    "title": f"{br['label']}: {seg['text']}\n"
+                                             f"from {_secs(seg['start'])} to {_secs(seg['end'])}"})
+        for d in (d for d in run["doubles"] if d["band"] == band and inside(d["start"], d["end"])):
             xa, xb = x(d["start"]), x(d["end"])
             svg["doubles"].append({"x": round(xa, 1), "y": br["y"] + 1, "w": round(max(xb - xa, 2), 1),
-                                   "h": br["h"] - 2, "href": f"#{sid}-cx-masters" if acked else "",
+                                   "h": br["h"] - 2, "href": f"#{sid}-cx-masters" if run["masters_cx"] else "",
                                    "title": f"two masters: {' and '.join(d['masters'])}\n"
                                             f"from {_secs(d['start'])} to {_secs(d['end'])}"})
-
-    def marker_row(label: str, items: list[dict], levels: int, kind: str, sub: str = "", title: str = "") -> None:
+    for m in run["markers"]:
+        items = [dict(it, x=round(x(it["t"]), 1)) for it in m["items"] if t0 <= it["t"] <= t1]
         if not items:
-            return
-        r = row(label, 12 + 13 * levels, kind, sub=sub, title=title)
+            continue
+        r = row(m["label"], 12 + 13 * m["levels"], "events", sub=m["sub"], title=m["title"])
+        _place_labels(items, m["levels"], LEFT, WIDTH - RIGHT)
         for it in items:
-            it["x"] = round(x(it["t"]), 1)
-        _place_labels(items, levels, LEFT, WIDTH - RIGHT)
-        for it in items:
-            lv = it.get("level", 0)
             svg["markers"].append({"x": it["x"], "y1": r["y"] + 2, "y2": r["y"] + r["h"] - 2, "cls": it["cls"],
                                    "label": it.get("label", ""), "tx": it.get("tx", it["x"] + 3),
-                                   "ty": r["y"] + 13 + 13 * lv, "title": it["title"]})
-
-    sentinel = _sentinel_events(records)
-    marker_row("Sentinel events", [
-        {"t": e["t"], "cls": "sev " + ("key" if e["event"] in KEY_SENTINEL else "minor"),
-         "label": e["event"] if e["event"] in KEY_SENTINEL else "",
-         "title": f"{e['event']} {e['data']}\nat {_secs(e['t'])}, first from {e['first']}; "
-                  f"published by {len(e['by'])} Sentinel{'s' if len(e['by']) != 1 else ''}"}
-        for e in sentinel], 3, "events", sub=f"{len(sentinel)} distinct",
-        title="Sentinel's own events (pub/sub), each once as first published")
-    flags = [e for e in cluster_events if e["kind"] != "epoch"]
-    marker_row("cluster flags", [
-        {"t": e["t"], "cls": "cev " + e["kind"], "label": e["text"] if e["kind"] in ("flag", "promoted", "demoted")
-         and "cleared" not in e["text"] else "", "title": f"{e['text']}\nat {_secs(e['t'])} (first view to show it)"}
-        for e in flags], 3, "events", sub="PFAIL, FAIL, roles",
-        title="what the nodes' CLUSTER NODES said: flags, promotions (first view to show each)")
-    epochs = _epochs(records) + [e for e in cluster_events if e["kind"] == "epoch"]
-    marker_row("epochs", [
-        {"t": e["t"], "cls": "epoch", "label": e["text"] if not e["text"].startswith("configEpoch") else "",
-         "title": f"{e['text']}\nat {_secs(e['t'])}" + (f" (first from {e['node']})" if e.get("node") else "")}
-        for e in sorted(epochs, key=lambda e: e["t"])], 1, "events", sub="config epochs",
-        title="Sentinel and cluster epochs: each rise as first reported")
-    client_ev = []
-    for r in records:
-        if r.get("kind") != "client-event":
-            continue
-        v = r.get("value") if isinstance(r.get("value"), dict) else {"value": r.get("value")}
-        f = str(r.get("f"))
-        if f in ("master-change", "master"):
-            to = node_of(v.get("to"))
-            label = f"client → {to}"
-            text = f"{f}: {node_of(v.get('from')) + ' → ' if v.get('from') else ''}{to}"
-        elif f == "retry":
-            label, text = "", f"retry {v.get('retry')} after {v.get('error')} (slept {_fmt(v.get('slept_s'))} s)"
-        else:
-            label, text = (f if f not in ("redirect",) else ""), f"{f}: {_fmt(v, 200)}"
-        client_ev.append({"t": r["time"], "cls": "clev " + _slug(f), "label": label,
-                          "title": f"{text}" + (f"\nlane {v.get('lane')}" if v.get("lane") else "")
-                                   + f"\nat {_secs(r['time'])}"})
-    marker_row("client events", client_ev, 1, "events",
-               title="what the clients did on their own: retries, following a new master, redirects")
-    harness = []
-    for r in records:
-        if r.get("kind") != "harness":
-            continue
-        v = r.get("value") if isinstance(r.get("value"), dict) else {"value": r.get("value")}
-        f = str(r.get("f"))
-        bad = f in ("timeout", "error")
-        label = {"await": f"{v.get('condition')}", "timeout": "TIMEOUT", "error": "ERROR"}.get(f, "")
-        harness.append({"t": r["time"], "cls": "hev" + (" bad" if bad else ""), "label": label,
-                        "title": f"harness {f}: {_fmt(v, 300)}\nat {_secs(r['time'])}"})
-    marker_row("harness", harness, 1, "events",
-               title="the harness: steady state, waits that ended (and how long they took), timeouts")
-
+                                   "ty": r["y"] + 13 + 13 * it.get("level", 0), "title": it["title"]})
     # -- client lanes ----------------------------------------------------------------------
-    lanes = _lanes(ops)
-    aggregate = len(ops) > max_ops
+    shown = {ln["key"]: [i for i in ln["ops"] if inside(ops[i].t_invoke, ops[i].t_complete)] for ln in run["lanes"]}
+    count = sum(len(v) for v in shown.values())
+    aggregate = count > max_ops
+    notes = []
     if aggregate:
-        notes.append(f"Lanes aggregated: {len(ops):,} ops is more than {max_ops:,}, so each lane shows its ops "
+        notes.append(f"Lanes aggregated: {count:,} ops is more than {max_ops:,}, so each lane shows its ops "
                      f"per {BIN_PX}-pixel column (the share of ok, fail and info), not each op; counterexample ops are "
                      "still drawn one by one, outlined.")
-    grouped = [ln for ln in lanes if ln["key"][0] == "lane"]
-    if grouped:
-        notes.append("Processes that did one op each under one lane name share a row: "
-                     + "; ".join(f"{ln['name']}: {len(ln['processes'])} processes" for ln in grouped) + ".")
-    if lanes:
+    if run["lanes"]:
         y += 6
-        row("client ops", 16, "header", sub=f"{len(ops):,}",
+        row("client ops", 16, "header", sub=f"{count:,}",
             title="one lane per client process: each op a bar from invoke to completion")
     lane_h = 18
-    for ln in lanes:
+    for ln in run["lanes"]:
         r = row(ln["label"], lane_h, "lane", sub=ln["sub"], title=ln["summary"],
                 processes=" ".join(map(str, ln["processes"])), lane=str(ln["name"]))
-        top = r["y"] + 3
-        h = lane_h - 6
+        top, h = r["y"] + 3, lane_h - 6
         if aggregate:
             bins: dict[int, dict] = {}
-            for i in ln["ops"]:
+            for i in shown[ln["key"]]:
                 o = ops[i]
                 b = int((x(o.t_invoke) - LEFT) // BIN_PX)
                 bins.setdefault(b, {"ok": 0, "fail": 0, "info": 0})[o.type if o.type in ("ok", "fail") else "info"] += 1
             for b, c in sorted(bins.items()):
                 n = sum(c.values())
-                yy = top
-                bx = LEFT + b * BIN_PX
+                yy, bx = top, LEFT + b * BIN_PX
                 for t in ("ok", "info", "fail"):
                     if c[t]:
                         hh = h * c[t] / n
@@ -748,37 +790,32 @@ def _run_view(name: str, sid: str, records: list[dict], scenarios: list[dict], s
                                                      f"{_secs(t0 + (b + 1) * BIN_PX / scale)}: "
                                                      f"{c['ok']} ok, {c['fail']} fail, {c['info']} info"})
                         yy += hh
-            drawn = [i for i in ln["ops"] if i in outlined]
+            drawn = [i for i in shown[ln["key"]] if i in outlined]
         else:
-            drawn = ln["ops"]
+            drawn = shown[ln["key"]]
         for i in drawn:
             o = ops[i]
             xa = x(o.t_invoke)
             xb = x(o.t_complete) if o.t_complete is not None else x(t1)
             cx_id = outlined.get(i)
-            title = _op_title(o, i)
+            tip = _op_title(o, i)
             if cx_id:
-                title = f"COUNTEREXAMPLE ({role_of.get(i, 'involved')})\n" + title
+                tip = f"COUNTEREXAMPLE ({role_of.get(i, 'involved')})\n" + tip
             min_w = 1.6 if o.ok else 3.0  # a failed or unknown op stays visible among the ok ones
-            svg["ops"].append({"id": f"{sid}-op{i}", "x": round(xa, 2), "y": top, "w": round(max(xb - xa, min_w), 2),
+            svg["ops"].append({"id": f"{aid}-op{i}", "x": round(xa, 2), "y": top, "w": round(max(xb - xa, min_w), 2),
                                "h": h, "cls": ("ok" if o.ok else o.type if o.type == "fail" else "info")
                                + (" open" if o.t_complete is None else "") + (" cx" if cx_id else "")
                                + (" sep" if xb - xa >= 3 else ""),  # a hairline between wide neighbours
-                               "title": title})
+                               "title": tip})
             if cx_id:
                 svg["pins"].append({"x": round(xa + max(xb - xa, 1.6) / 2, 2), "y": r["y"] + 1, "href": f"#{cx_id}",
-                                    "title": title, "bad": role_of.get(i) in ("impossible op", "lost write")})
+                                    "title": tip, "bad": role_of.get(i) in ("impossible op", "lost write")})
     height = y + 30
-    # fault bands run down the whole axis, under everything else
-    for b in svg["bands"]:
+    for b in svg["bands"]:  # fault bands run down the whole axis, under everything else
         b["y"], b["h"] = 26, height - 26 - 22
-    ticks = _ticks(t0, t1, x)
-    legend_nodes = [{"node": n, "color": c} for n, c in colors.items()]
-    return {"name": name, "id": sid, "width": WIDTH, "height": height, "left": LEFT, "right": WIDTH - RIGHT,
-            "rows": rows, "ticks": ticks, "axis_bottom": height - 22, "svg": svg, "cxs": cxs, "notes": notes,
-            "ops": len(ops), "processes": len({o.process for o in ops}), "aggregate": aggregate,
-            "t0": t0, "t1": t1, "nodes": legend_nodes, "faults": faults,
-            "counts": {t: sum(o.type == t for o in ops) for t in ("ok", "fail", "info")}}
+    return {"id": aid, "title": title, "width": WIDTH, "height": height, "left": LEFT, "right": WIDTH - RIGHT,
+            "rows": rows, "ticks": _ticks(t0, t1, x), "axis_bottom": height - 22, "svg": svg, "notes": notes,
+            "aggregate": aggregate, "ops": count}
 
 
 # ---------------------------------------------------------------------------------------------
