@@ -27,10 +27,18 @@ from valkey_lab.util import LabError, WaitTimeout, now
 
 
 def machine() -> dict:
-    valkey = os.popen("valkey-server --version").read().split()
+    from valkey_lab.backends.local import BIN_ENV, server_version
     return {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
-            "redis_py": redis.__version__, "valkey": next((w[2:] for w in valkey if w.startswith("v=")), "?"),
-            "date": time.strftime("%Y-%m-%d")}
+            "redis_py": redis.__version__, "valkey": server_version(),
+            "valkey_bin": os.environ.get(BIN_ENV) or "PATH (Debian's package)",
+            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30, 1),
+            "date": time.strftime("%Y-%m-%d"), "time_utc": time.strftime("%H:%M:%S", time.gmtime())}
+
+
+def load_average() -> list[float]:
+    """The 1, 5 and 15 minute load averages (the bench is timing-sensitive: reported at its
+    start and end)."""
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def goals(report: dict) -> list[dict]:
@@ -38,7 +46,7 @@ def goals(report: dict) -> list[dict]:
 
 
 def render(console: Console, report: dict) -> None:
-    if report.get("ha"):
+    if report.get("ha") or report.get("ha_risk"):
         bench_ha.render(console, report)
     bench_cluster.render(console, report)
     t = Table(title="Linearizability checker on generated register histories (10 processes, 5 % info)",
@@ -54,6 +62,9 @@ def render(console: Console, report: dict) -> None:
     for g in report["goals"]:
         t.add_row(g["goal"], str(g["target"]), str(g["measured"]), "[green]yes[/]" if g["met"] else "[red]no[/]")
     console.print(t)
+    if report.get("load_average_start"):
+        console.print(f"load average (1, 5, 15 min) at the start {report['load_average_start']}, at the end "
+                      f"{report.get('load_average_end')}, on {report['machine']['cpus']} CPUs")
 
 
 def main(argv=None) -> int:
@@ -67,11 +78,30 @@ def main(argv=None) -> int:
     p.add_argument("--html", metavar="FILE", help="write a summary page to FILE and one page per bench run beside it")
     p.add_argument("--cluster-base-port", type=int, default=bench_cluster.DEFAULT_BASE_PORT,
                    help=f"first port of the local cluster (default {bench_cluster.DEFAULT_BASE_PORT}..+5)")
+    p.add_argument("--valkey-bin", metavar="DIR", help="run the valkey-server (and valkey-sentinel) in DIR instead of "
+                   "those on PATH")
+    p.add_argument("--risk", action="store_true", help="also run the HA partition and manual-failover faults with "
+                   "the default and the follow-promotion client side by side (--runs each)")
+    p.add_argument("--sweep", action="store_true", help="how the cost grows with the settings, the data set and the "
+                   "write load (valkey_lab.bench.sweep; JSON, table, SVG)")
+    p.add_argument("--only", metavar="PART", action="append", help="with --sweep: only these parts (down-after, "
+                   "node-timeout, ping-interval, dataset, load); with --scorecard: ha or cluster")
+    p.add_argument("--scorecard", action="store_true", help="the client scorecard (valkey_lab.bench.scorecard)")
+    p.add_argument("--promotion", action="store_true", help="why cluster promotion takes what it takes: kills with "
+                   "and without the bench's load, the nodes' own log timeline (valkey_lab.bench.promotion)")
+    p.add_argument("--compare-bin", metavar="DIR", action="append", default=[],
+                   help="with --promotion: also measure the valkey-server build in DIR (repeatable)")
     args = p.parse_args(argv)
     if args.runs < 1:
         p.error("--runs must be at least 1")
+    if args.valkey_bin:
+        os.environ["VALKEY_LAB_BIN"] = str(Path(args.valkey_bin).resolve())  # read by backends.local
+    if args.sweep or args.scorecard or args.promotion:
+        from valkey_lab.bench import modes
+        return modes.main(args, default_console(), machine, load_average)
     console = default_console()
-    report = {"suite": "bench", "backend": "local", "machine": machine(), "runs_per_topology": args.runs}
+    report = {"suite": "bench", "backend": "local", "machine": machine(), "runs_per_topology": args.runs,
+              "load_average_start": load_average()}
     started = now()
     recorder = RunRecorder()
     recorder.meta(suite="bench", backend="local", machine=report["machine"])
@@ -80,6 +110,8 @@ def main(argv=None) -> int:
             report["ha"] = bench_ha.run_bench(args, console, recorder, machine()["valkey"])
         if args.topology in ("cluster", "both"):
             report["cluster"] = bench_cluster.run_bench(args, console, recorder, machine()["valkey"])
+        if args.risk:
+            report["ha_risk"] = bench_ha.risk_bench(args, console, recorder)
     except (LabError, WaitTimeout) as exc:
         sys.stderr.write(f"bench: {exc}\n")
         return 2
@@ -93,6 +125,7 @@ def main(argv=None) -> int:
     # The linearizability checker's speed on generated register histories (no server needed).
     report["linearizability"] = linearizability.measure(sizes=(1000, 5000, 20000), processes=10, info_rate=0.05)
     report["duration_s"] = round(now() - started, 1)
+    report["load_average_end"] = load_average()
     report["goals"] = goals(report)
     render(console, report)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

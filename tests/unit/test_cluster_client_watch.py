@@ -12,10 +12,13 @@ def node(addr, role, health="online"):
 
 
 def shards(owner_of_first):
-    """Two shards: 0-5460 owned by ``owner_of_first`` (A before the failover, C after), 5461-16383 by B."""
-    other = C if owner_of_first == A else A
-    return [["slots", [0, 5460], "nodes", [node(owner_of_first, "master"), node(other, "replica", "failed")]],
-            ["slots", [5461, 16383], "nodes", [node(B, "master")]]]
+    """Two shards: 0-5460 owned by ``owner_of_first`` (A before the failover, C after), 5461-16383 by B.
+    After the failover Valkey lists the dead A in the same shard, still a master, health failed."""
+    if owner_of_first == A:
+        first = [node(A, "master"), node(C, "replica")]
+    else:
+        first = [node(A, "master", "failed"), node(C, "master")]
+    return [["slots", [0, 5460], "nodes", first], ["slots", [5461, 16383], "nodes", [node(B, "master")]]]
 
 
 def test_shard_owners_reads_resp2_and_resp3_replies_and_remaps():

@@ -38,7 +38,9 @@ def _text(v) -> str:
 
 def shard_owners(reply, remap: Callable[[Addr], Addr] = lambda a: a) -> dict[Addr, tuple[Range, ...]]:
     """A ``CLUSTER SHARDS`` reply -> {primary address: its slot ranges}, for shards with slots.
-    The address is the node's preferred endpoint (hostname here) and port, through ``remap``."""
+    The address is the node's preferred endpoint (hostname here) and port, through ``remap``.
+    A shard lists its dead old primary beside the promoted replica, both ``master``: the one
+    whose health is ``online`` owns the slots."""
     out: dict[Addr, tuple[Range, ...]] = {}
     for shard in reply or []:
         shard = _pairs(shard)
@@ -46,10 +48,10 @@ def shard_owners(reply, remap: Callable[[Addr], Addr] = lambda a: a) -> dict[Add
         ranges = tuple(zip(flat[::2], flat[1::2]))
         if not ranges:
             continue
-        for node in shard.get("nodes") or []:
-            node = _pairs(node)
-            if _text(node.get("role")) != "master":
-                continue
+        masters = [n for n in (_pairs(n) for n in shard.get("nodes") or []) if _text(n.get("role")) == "master"]
+        if len(masters) > 1:  # after a failover the dead primary stays in its shard, a master with health fail
+            masters = [n for n in masters if _text(n.get("health")) == "online"] or masters
+        for node in masters:
             host = _text(node.get("endpoint") or node.get("hostname") or node.get("ip"))
             if host in ("", "?"):
                 host = _text(node.get("ip"))

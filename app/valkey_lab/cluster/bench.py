@@ -2,7 +2,10 @@
 ClusterClient and a stock ``RedisCluster`` with the same retry settings write side by side,
 one writer per shard each, through the same SIGKILLs of node-7000; node-7003 takes over,
 node-7000 rejoins and gets its shard back (CLUSTER FAILOVER, the harness's restore) before
-the next run. Every run goes through the one harness; every figure comes from its history."""
+the next run. Every run goes through the one harness; every figure comes from its history.
+A 10 ms ROLE probe on node-7003 marks the moment it became primary; the lab client's
+promotion watcher's load on the surviving nodes is read from their own commandstats
+(``cluster|shards``, which only the watcher sends)."""
 from __future__ import annotations
 
 import argparse
@@ -14,11 +17,12 @@ from rich.console import Console
 from rich.table import Table
 
 from valkey_lab.bench import stats
+from valkey_lab.bench.probe import RoleProbe, first_master
 from valkey_lab.bench.stats import summary
 from valkey_lab.bench.stock import StockClusterClient, settings
 from valkey_lab.checkers import availability, loss
 from valkey_lab.cluster.lab import ClusterLab, Promoted, Rejoined, ShardResumed, open_lab
-from valkey_lab.runner.run import Heal, Start, StopWorkload, run
+from valkey_lab.runner.run import Heal, Script, Start, StopWorkload, run
 from valkey_lab.history.view import RunView
 from valkey_lab.nemesis.fault import Fault
 from valkey_lab.cluster import observe as cluster_events
@@ -45,7 +49,9 @@ def cluster_lab(base_port: int, recorder):
 
 def clients(lab: ClusterLab) -> dict:
     shared = settings(lab.policy(), SOCKET_TIMEOUT_S)
-    return {LAB: {"settings": shared, "adds": "remapped redirects, one retry layer, unknown-outcome rule"},
+    return {LAB: {"settings": {**shared, "watch_interval_s": 0.03},
+                  "adds": "remapped redirects, one retry layer, unknown-outcome rule; while a primary is "
+                          "unreachable it polls CLUSTER SHARDS on its replica every 30 ms and wakes at the promotion"},
             LAB_WAIT: {"settings": shared, "adds": "as the lab client, then WAIT 1 (300 ms)"},
             STOCK: {"settings": shared, "adds": "redis-py RedisCluster (its own sleepless retries) + tenacity"}}
 
@@ -54,9 +60,27 @@ def _lane_name(client: str, primary: str) -> str:
     return f"{client}|{primary}"
 
 
+def shards_calls(lab: ClusterLab, nodes: list[str]) -> dict[str, int]:
+    """``cluster|shards`` calls each node has served (INFO commandstats): the watchers' load."""
+    out = {}
+    for node in nodes:
+        try:
+            stat = lab.topology.client(node).info("commandstats").get("cmdstat_cluster|shards", {})
+            out[node] = int(stat.get("calls", 0)) if isinstance(stat, dict) else 0
+        except Exception:  # noqa: BLE001 - a node that does not answer adds nothing
+            out[node] = 0
+    return out
+
+
+def heir_probe(lab: ClusterLab) -> RoleProbe:
+    return RoleProbe(lab.backend, lab.password, lab.recorder, nodes=lambda: [HEIR])
+
+
 def failover_run(lab: ClusterLab, index: int):
     """One SIGKILL of node-7000 under every writer; the layout is restored afterwards."""
     name = f"cluster-bench-{index + 1}"
+    survivors = [n for n in NODES if n != VICTIM]
+    mark = lambda f: Script(lambda lab_, state: lab.recorder.harness(f, shards_calls(lab, survivors)))  # noqa: E731
     shards = lab.topology.shards()
     host, port = lab.backend.address(NODES[1])
     stocks = []
@@ -72,8 +96,9 @@ def failover_run(lab: ClusterLab, index: int):
     lanes.append(lab.shard_writer(VICTIM, [LAYOUT[VICTIM]], lane=_lane_name(LAB_WAIT, VICTIM), wait_replicas=1))
     victim_lanes = [_lane_name(c, VICTIM) for c in (LAB, LAB_WAIT, STOCK)]
     try:
-        return run(lab, name, workload=Workload(lanes), observers=lab.observers(), schedule=[
-            Start(Fault("kill", VICTIM)), Promoted(), *[ShardResumed(count=5, lane=lane) for lane in victim_lanes],
+        return run(lab, name, workload=Workload(lanes), observers=lab.observers() + [heir_probe(lab)], schedule=[
+            mark("shards-calls-before"), Start(Fault("kill", VICTIM)), Promoted(),
+            *[ShardResumed(count=5, lane=lane) for lane in victim_lanes], mark("shards-calls-after"),
             StopWorkload(), Heal(), Rejoined()])
     finally:
         for stock in stocks:
@@ -86,9 +111,13 @@ def measure(h: RunView) -> dict:
     timeline = cluster_events.relative(cluster_events.events(samples), t)
     first = lambda ev, node: next((e["t_s"] for e in timeline if e["event"] == ev and e["node"] == node), None)  # noqa
     promoted = first("promoted", HEIR)
+    probed = first_master(h.records, t, exclude=(VICTIM,))
+    role_s = None if probed is None else round(probed[1] - t, 4)
     out = {"run": h.name, "killed": VICTIM, "promoted": HEIR, "pfail_s": first("fail?", VICTIM),
-           "fail_s": first("fail", VICTIM), "promotion_s": promoted, "clients": {}, "timeline": timeline,
-           "epoch_regressions": cluster_events.epoch_regressions(samples)}
+           "fail_s": first("fail", VICTIM), "promotion_sampled_s": promoted,
+           "promotion_s": role_s if role_s is not None else promoted, "clients": {}, "timeline": timeline,
+           "epoch_regressions": cluster_events.epoch_regressions(samples), "watcher": watcher_load(h, t)}
+    promoted = out["promotion_s"]
     for client in (LAB, LAB_WAIT, STOCK):
         dead = _lane_name(client, VICTIM)
         others = [op for lane in {op.lane for op in h.ops} if lane and lane.startswith(client + "|")
@@ -100,6 +129,19 @@ def measure(h: RunView) -> dict:
             "other_shards_failed": sum(not op.ok for op in others),
             "loss": loss.write_loss(h.client_records((dead,)), lane=dead, min_replicated=1 if client == LAB_WAIT else 0)}
     return out
+
+
+def watcher_load(h: RunView, t: float) -> dict:
+    """CLUSTER SHARDS the survivors served between the marks around the outage (only the lab
+    clients' watchers send it), per second of that window and per second of the outage."""
+    before, after = h.harness("shards-calls-before"), h.harness("shards-calls-after")
+    if not before or not after:
+        return {}
+    calls = sum(after[0]["value"].get(n, 0) - before[0]["value"].get(n, 0) for n in after[0]["value"])
+    window = after[0]["time"] - before[0]["time"]
+    seen = [r for r in h.records if r.get("kind") == "client-event" and r.get("f") == "promotion-seen"]
+    return {"cluster_shards_calls": calls, "window_s": round(window, 3),
+            "per_s": round(calls / window, 1) if window > 0 else None, "wakeups": len(seen)}
 
 
 def lanes_for_picture(h: RunView) -> dict:
@@ -119,8 +161,17 @@ def summarize(runs: list[dict], node_timeout_s: float) -> dict:
             "acknowledged": sum(r["clients"][name]["loss"]["acknowledged"] for r in runs),
             "lost": sum(r["clients"][name]["loss"]["lost"] for r in runs),
             "lost_runs": [r["clients"][name]["loss"]["lost"] for r in runs]}
+    load = [r.get("watcher") or {} for r in runs]
     return {"runs": len(runs), "node_timeout_s": node_timeout_s,
             "promotion_s": summary(r["promotion_s"] for r in runs), "promotion_s_runs": [r["promotion_s"] for r in runs],
+            "promotion_sampled_s": summary(r.get("promotion_sampled_s") for r in runs),
+            "watcher_load": {"cluster_shards_calls": sum(x.get("cluster_shards_calls", 0) for x in load),
+                             "per_s": summary(x.get("per_s") for x in load),
+                             "per_s_runs": [x.get("per_s") for x in load],
+                             "wakeups": sum(x.get("wakeups", 0) for x in load),
+                             "what": "CLUSTER SHARDS served by the 5 surviving nodes from the kill until every "
+                                     "client wrote again (INFO commandstats deltas); the lab clients of the dead "
+                                     "shard (2: with and without WAIT) poll while they retry"},
             "fail_s": summary(r["fail_s"] for r in runs),
             "epoch_regressions": sum(len(r["epoch_regressions"]) for r in runs), "clients": per_client}
 
@@ -170,9 +221,14 @@ def goals(report: dict) -> list[dict]:
     lab = s["clients"][LAB]
     p50: Optional[float] = lab["unavailable_s"]["p50"]
     failed = lab["other_shards_failed"]
+    stock = s["clients"][STOCK]["unavailable_s"]["p50"]
     out = [
         {"goal": "cluster p50 unavailable_s <= node-timeout + 1.0 s, 0 failed ops on other shards",
          "target": s["node_timeout_s"] + 1.0, "measured": p50, "other_shards_failed": failed},
+        {"goal": "cluster lab client lag after promotion p95 <= 0.05 s", "target": 0.05,
+         "measured": lab["lag_after_promotion_s"]["p95"]},
+        {"goal": "cluster lab client p50 unavailable_s <= stock RedisCluster's p50 (same runs)", "target": stock,
+         "measured": p50, "other_shards_failed": failed},
         {"goal": "0 WAIT-acknowledged writes lost (cluster crash failovers)", "target": 0,
          "measured": s["clients"][LAB_WAIT]["lost"]},
         {"goal": "cluster ready <= 4 s (local)", "target": 4.0, "measured": cluster["ready_s"]["p50"]},
@@ -188,14 +244,16 @@ def render(console: Console, report: dict) -> None:
         return
     s = cluster["summary"]
     t = Table(title=f"Cluster: {s['runs']} SIGKILLs of {VICTIM}, node-timeout {s['node_timeout_s']}s, "
-                    f"fail seen p50 {s['fail_s']['p50']}s, promotion p50 {s['promotion_s']['p50']} "
-                    f"p95 {s['promotion_s']['p95']}s; ready p50 {cluster['ready_s']['p50']}s", title_justify="left")
-    for col in ("client", "dead shard unavailable p50", "p95", "÷ node-timeout", "lag after promotion p50",
+                    f"fail seen p50 {s['fail_s']['p50']}s, promotion (ROLE) p50 {s['promotion_s']['p50']} "
+                    f"p95 {s['promotion_s']['p95']}s; ready p50 {cluster['ready_s']['p50']}s; watcher load p50 "
+                    f"{s.get('watcher_load', {}).get('per_s', {}).get('p50')} CLUSTER SHARDS/s", title_justify="left")
+    for col in ("client", "dead shard unavailable p50", "p95", "÷ node-timeout", "lag after promotion p50", "p95",
                 "failed ops other shards", "acknowledged", "lost"):
         t.add_column(col)
     for name, c in s["clients"].items():
         t.add_row(name, str(c["unavailable_s"]["p50"]), str(c["unavailable_s"]["p95"]),
                   str(c["unavailable_over_node_timeout_p50"]), str(c["lag_after_promotion_s"]["p50"]),
+                  str(c["lag_after_promotion_s"]["p95"]),
                   f"{c['other_shards_failed']} of {c['other_shards_ops']}" if c["other_shards_ops"] else "-",
                   str(c["acknowledged"]), str(c["lost"]))
     console.print(t)

@@ -1,6 +1,10 @@
-"""Benchmark of repeated Sentinel failovers: the lab's client and a stock redis-py client
-with the same retry settings write side by side through the same SIGKILLs. Every run goes
-through the one harness; every figure is computed from the run's history."""
+"""Benchmark of repeated Sentinel failovers: the lab's client (default and follow-the-promotion
+modes) and a stock redis-py client with the same retry settings write side by side through
+the same SIGKILLs. A 10 ms ROLE probe marks the moment the replica became writable. Every
+run goes through the one harness; every figure is computed from the run's history.
+
+``risk_bench``: the partition and manual-failover faults with both client modes side by side,
+and what each lost."""
 from __future__ import annotations
 
 import argparse
@@ -10,24 +14,30 @@ from rich.console import Console
 from rich.table import Table
 
 from valkey_lab.bench import stats
+from valkey_lab.bench.probe import RoleProbe, first_master
 from valkey_lab.bench.stats import summary
 from valkey_lab.bench.stock import StockHAClient, settings
 from valkey_lab.checkers import availability, loss
 from valkey_lab.checkers.topology import sentinel_timeline
-from valkey_lab.ha.lab import ClientResumed, HALab, NewMaster, Rejoined, open_lab
+from valkey_lab.clients.ha import HAClient
+from valkey_lab.ha.lab import ClientResumed, HALab, NewMaster, Rejoined, ReplicasHealthy, open_lab
 from valkey_lab.report import plot
+from valkey_lab.runner.lab import client_events
 from valkey_lab.util import now
-from valkey_lab.runner.run import Heal, Start, StopWorkload, run
+from valkey_lab.runner.run import Heal, Hold, Start, StopWorkload, run
 from valkey_lab.history.view import RunView
 from valkey_lab.nemesis.fault import Fault
 from valkey_lab.checkers.scenario import unavailable_s
 from valkey_lab.ha.checks import switch_of
-from valkey_lab.ha.topology import SENTINELS, SERVICE
+from valkey_lab.ha.topology import SENTINELS, SERVERS, SERVICE
 from valkey_lab.workload.writer import Workload, Writer
 
 LAB, LAB_WAIT, STOCK = "lab client", "lab client + WAIT 1", "stock client"
+LAB_FOLLOW = "lab client, follow promotion"
+CLIENTS = (LAB, LAB_WAIT, LAB_FOLLOW, STOCK)
 SOCKET_TIMEOUT_S = 0.5
 DEFAULT_BASE_PORT = 6790
+FOLLOW_INTERVAL_S = 0.02
 
 
 def clients(lab: HALab) -> dict:
@@ -35,23 +45,47 @@ def clients(lab: HALab) -> dict:
     shared = settings(lab.policy, SOCKET_TIMEOUT_S)
     return {LAB: {"settings": shared, "adds": "follows +switch-master at once; unknown-outcome rule"},
             LAB_WAIT: {"settings": shared, "adds": "as the lab client, then WAIT 1 (300 ms)"},
+            LAB_FOLLOW: {"settings": {**shared, "follow_interval_s": FOLLOW_INTERVAL_S},
+                         "adds": "as the lab client, and HAClient(follow_promotion=True): ROLE on the replica "
+                                 "Sentinel selected every 20 ms, switches when it says master"},
             STOCK: {"settings": shared, "adds": "redis-py Sentinel.master_for + tenacity, nothing else"}}
 
 
+def follow_client(lab: HALab, lane: str, follow: bool = True) -> HAClient:
+    """The lab's HA client (lab.client's settings), in follow-the-promotion mode or not."""
+    return HAClient([lab.backend.address(s) for s in SENTINELS], SERVICE, password=lab.password,
+                    remap=lab.backend.remap, policy=lab.policy, socket_timeout=SOCKET_TIMEOUT_S,
+                    follow_promotion=follow, follow_interval=FOLLOW_INTERVAL_S,
+                    on_event=client_events(lab.recorder, lane))
+
+
+def set_writer(lab: HALab, lane: str, client: HAClient, prefix: str) -> Writer:
+    return Writer(lab.recorder, lane, lambda k, v: (client.call(lambda r: r.set(k, v), idempotent=True), None)[1],
+                  lab.key(prefix, lane), pace=0.005)
+
+
+def probe(lab: HALab) -> RoleProbe:
+    """ROLE of every server every 10 ms: when the replica became writable."""
+    return RoleProbe(lab.backend, lab.password, lab.recorder, nodes=lambda: SERVERS)
+
+
 def failover_run(lab: HALab, index: int):
-    """One SIGKILL of the master under the three clients; the old master rejoins after."""
+    """One SIGKILL of the master under the four clients; the old master rejoins after."""
     stock = StockHAClient([lab.backend.address(s) for s in SENTINELS], SERVICE, lab.password, lab.policy,
                           SOCKET_TIMEOUT_S)
     name = f"ha-bench-{index + 1}"
+    follower = follow_client(lab, LAB_FOLLOW)
     with lab.recorder.running(name):
         lanes = [lab.writer(LAB, replicas=0), lab.writer(LAB_WAIT, replicas=1),
+                 set_writer(lab, LAB_FOLLOW, follower, name),
                  Writer(lab.recorder, STOCK, lambda k, v: stock.set(k, v), lab.key(name, "stock"), pace=0.005)]
     try:
-        return run(lab, name, workload=Workload(lanes), observers=lab.observers(), schedule=[
-            Start(Fault("kill", "master")), NewMaster(), ClientResumed(count=5, lanes=(LAB, LAB_WAIT, STOCK)),
+        return run(lab, name, workload=Workload(lanes), observers=lab.observers() + [probe(lab)], schedule=[
+            Start(Fault("kill", "master")), NewMaster(), ClientResumed(count=5, lanes=CLIENTS),
             StopWorkload(), Heal(), Rejoined()])
     finally:
         stock.close()
+        follower.close()
 
 
 def measure(h: RunView) -> dict:
@@ -59,15 +93,23 @@ def measure(h: RunView) -> dict:
     t = h.t_fault()
     switch = switch_of(h, t, away_from=tuple(h.victims()))
     switch_t = switch["time"] if switch else None
+    writable = first_master(h.records, t, exclude=h.victims())
+    writable_t = writable[1] if writable else None
     out = {"old": (h.victims() or [None])[0], "new": switch and switch["new"],
-           "switch_s": None if switch_t is None else round(switch_t - t, 4), "clients": {}}
-    for lane in (LAB, LAB_WAIT, STOCK):
+           "switch_s": None if switch_t is None else round(switch_t - t, 4),
+           "writable_s": None if writable_t is None else round(writable_t - t, 4), "clients": {}}
+    for lane in CLIENTS:
         ops = h.lane(lane)
+        if not ops:
+            continue
         after = [op for op in ops if switch_t is not None and op.t_invoke >= switch_t]
         first = availability.first_ok_after(after, switch_t) if switch_t is not None else None
+        gap = unavailable_s(h, t, lane)
         out["clients"][lane] = {
-            "unavailable_s": unavailable_s(h, t, lane),
+            "unavailable_s": gap,
             "lag_after_switch_s": availability.client_lag(switch_t, first.t_complete if first else None),
+            "after_writable_s": availability.client_lag(out["writable_s"], gap),
+            "back_before_switch": gap is not None and out["switch_s"] is not None and gap < out["switch_s"],
             "ops": len(ops), "not_ok": sum(not op.ok for op in ops),
             "loss": loss.write_loss(h.client_records((lane,)), lane=lane, min_replicated=1 if lane == LAB_WAIT else 0)}
     out["timeline"] = sentinel_timeline(h.records, t, since=t - 1)
@@ -75,24 +117,30 @@ def measure(h: RunView) -> dict:
 
 
 def lanes_for_picture(h: RunView) -> dict:
-    return stats.lanes_for_picture({lane: h.lane(lane) for lane in (LAB, LAB_WAIT, STOCK)}, h.t_fault())
+    return stats.lanes_for_picture({lane: h.lane(lane) for lane in CLIENTS}, h.t_fault())
 
 
 def summarize(runs: list[dict], down_after_s: float) -> dict:
     per_client = {}
-    for name in (LAB, LAB_WAIT, STOCK):
+    for name in CLIENTS:
+        if not all(name in r["clients"] for r in runs):
+            continue
         s = summary(r["clients"][name]["unavailable_s"] for r in runs)
         per_client[name] = {
             **stats.per_run(runs, name, "unavailable_s"), **stats.per_run(runs, name, "lag_after_switch_s"),
+            **stats.per_run(runs, name, "after_writable_s"),
             "unavailable_over_down_after_p50": None if s["p50"] is None else round(s["p50"] / down_after_s, 3),
             "acknowledged": sum(r["clients"][name]["loss"]["acknowledged"] for r in runs),
             "lost": sum(r["clients"][name]["loss"]["lost"] for r in runs),
             "lost_runs": [r["clients"][name]["loss"]["lost"] for r in runs]}
     return {"runs": len(runs), "down_after_s": down_after_s, "switch_s": summary(r["switch_s"] for r in runs),
-            "switch_s_runs": [r["switch_s"] for r in runs], "clients": per_client}
+            "switch_s_runs": [r["switch_s"] for r in runs],
+            "writable_s": summary(r.get("writable_s") for r in runs), "writable_s_runs": [r.get("writable_s") for r in runs],
+            "clients": per_client}
 
 
-__all__ = ["failover_run", "measure", "summarize", "clients", "lanes_for_picture", "LAB", "LAB_WAIT", "STOCK"]
+__all__ = ["failover_run", "measure", "summarize", "clients", "lanes_for_picture", "LAB", "LAB_WAIT", "STOCK",
+           "LAB_FOLLOW", "risk_bench", "risk_summary"]
 
 
 def ha_lab(base_port: int, recorder):
@@ -126,9 +174,9 @@ def run_bench(args, console: Console, recorder, valkey: str = "?") -> dict:
                                         t_min=-1.0)
                 (Path(args.svg_dir) / "failover-ha.svg").write_text(svg)
             c = run["clients"]
-            console.print(f"HA failover {i + 1}/{args.runs}: {run['old']} -> {run['new']}, switch {run['switch_s']}s, "
-                          f"lab client back after {c[LAB]['unavailable_s']}s, stock client after "
-                          f"{c[STOCK]['unavailable_s']}s")
+            console.print(f"HA failover {i + 1}/{args.runs}: {run['old']} -> {run['new']}, writable "
+                          f"{run['writable_s']}s, switch {run['switch_s']}s; back after: lab {c[LAB]['unavailable_s']}s, "
+                          f"follow {c[LAB_FOLLOW]['unavailable_s']}s, stock {c[STOCK]['unavailable_s']}s")
             if out.error:
                 console.print(f"[red]run {i + 1} did not finish: {out.error}[/]")
         down_after, client_settings = lab.settings()["down_after_s"], clients(lab)
@@ -149,6 +197,8 @@ def goals(report: dict) -> list[dict]:
              "measured": lab["unavailable_s"]["p50"]},
             {"goal": "HA client lag after +switch-master p95 <= 0.1 s", "target": 0.1,
              "measured": lab["lag_after_switch_s"]["p95"]},
+            {"goal": "HA follow-promotion mode p50 unavailable_s <= replica writable + 0.1 s", "target": 0.1,
+             "measured": s["clients"].get(LAB_FOLLOW, {}).get("after_writable_s", {}).get("p50")},
             {"goal": "0 WAIT-acknowledged writes lost (HA crash failovers)", "target": 0,
              "measured": s["clients"][LAB_WAIT]["lost"]},
             {"goal": "HA ready <= 2 s (local)", "target": 2.0, "measured": ha["ready_s"]["p50"]},
@@ -162,14 +212,102 @@ def render(console: Console, report: dict) -> None:
     ha = report.get("ha")
     if ha:
         s = ha["summary"]
-        t = Table(title=f"HA: {s['runs']} SIGKILL failovers, down-after {s['down_after_s']}s, "
-                        f"switch_s p50 {s['switch_s']['p50']} p95 {s['switch_s']['p95']}; ready p50 {ha['ready_s']['p50']}s",
-                  title_justify="left")
-        for col in ("client", "unavailable p50", "p95", "÷ down-after", "lag after switch p50", "p95",
-                    "acknowledged", "lost"):
+        t = Table(title=f"HA: {s['runs']} SIGKILL failovers, down-after {s['down_after_s']}s, replica writable p50 "
+                        f"{s.get('writable_s', {}).get('p50')}s, switch_s p50 {s['switch_s']['p50']} p95 "
+                        f"{s['switch_s']['p95']}; ready p50 {ha['ready_s']['p50']}s", title_justify="left")
+        for col in ("client", "unavailable p50", "p95", "÷ down-after", "after writable p50", "lag after switch p50",
+                    "p95", "acknowledged", "lost"):
             t.add_column(col)
         for name, c in s["clients"].items():
             t.add_row(name, str(c["unavailable_s"]["p50"]), str(c["unavailable_s"]["p95"]),
-                      str(c["unavailable_over_down_after_p50"]), str(c["lag_after_switch_s"]["p50"]),
-                      str(c["lag_after_switch_s"]["p95"]), str(c["acknowledged"]), str(c["lost"]))
+                      str(c["unavailable_over_down_after_p50"]), str(c.get("after_writable_s", {}).get("p50")),
+                      str(c["lag_after_switch_s"]["p50"]), str(c["lag_after_switch_s"]["p95"]),
+                      str(c["acknowledged"]), str(c["lost"]))
         console.print(t)
+    risk = report.get("ha_risk")
+    if risk:
+        t = Table(title=f"HA: what following the promotion risks ({risk['runs_per_fault']} runs per fault, both "
+                        "modes writing side by side, plain SET)", title_justify="left")
+        for col in ("fault", "mode", "unavailable p50", "acknowledged", "lost", "lost per run",
+                    "ok writes to the old master after the promotion"):
+            t.add_column(col)
+        for fault, modes in risk["summary"].items():
+            for mode, m in modes.items():
+                t.add_row(fault, mode, str(m["unavailable_s"]["p50"]), str(m["acknowledged"]), str(m["lost"]),
+                          str(m["lost_runs"]), str(m["old_master_writes_after_promotion"]))
+        console.print(t)
+
+
+# -- what following the promotion risks: partition and manual failover, both modes ---------------
+SAFE, FOLLOW = "safe (default)", "follow promotion"
+
+
+def risk_run(lab: HALab, fault: str, index: int):
+    """``fault`` ("partition" or "manual") with a default-mode and a follow-mode client writing
+    plain SETs side by side (the schedules of ha/faults.py, without min-replicas or WAIT)."""
+    name = f"ha-risk-{fault}-{index + 1}"
+    safe, follower = follow_client(lab, SAFE, follow=False), follow_client(lab, FOLLOW)
+    with lab.recorder.running(name):
+        lanes = [set_writer(lab, SAFE, safe, name), set_writer(lab, FOLLOW, follower, name)]
+    if fault == "partition":
+        schedule = [Start(Fault("partition", "master")), NewMaster(), Hold(2.0), StopWorkload(), Heal(), Rejoined()]
+    else:
+        schedule = [ReplicasHealthy(), Start(Fault("failover", "master")), NewMaster(),
+                    ClientResumed(count=10, lanes=(SAFE, FOLLOW)), StopWorkload(), Rejoined()]
+    try:
+        return run(lab, name, workload=Workload(lanes), observers=lab.observers() + [probe(lab)], schedule=schedule)
+    finally:
+        safe.close()
+        follower.close()
+
+
+def risk_measure(h: RunView) -> dict:
+    t = h.t_fault()
+    victims = h.victims()
+    switch = switch_of(h, t, away_from=tuple(victims))
+    writable = first_master(h.records, t, exclude=victims)
+    out = {"writable_s": None if writable is None else round(writable[1] - t, 4),
+           "switch_s": None if switch is None else round(switch["time"] - t, 4), "modes": {}}
+    for lane in (SAFE, FOLLOW):
+        ops = h.lane(lane)
+        old_after = [op for op in ops if op.ok and writable is not None and switch is not None
+                     and writable[1] <= op.t_complete <= switch["time"] and op.t_invoke < switch["time"]]
+        out["modes"][lane] = {"unavailable_s": unavailable_s(h, t, lane), "ops": len(ops),
+                              "loss": loss.write_loss(h.client_records((lane,)), lane=lane),
+                              "ok_between_writable_and_switch": len(old_after)}
+    return out
+
+
+def risk_summary(runs: dict[str, list[dict]]) -> dict:
+    out = {}
+    for fault, fruns in runs.items():
+        out[fault] = {}
+        for mode in (SAFE, FOLLOW):
+            ms = [r["modes"][mode] for r in fruns]
+            out[fault][mode] = {"unavailable_s": summary(m["unavailable_s"] for m in ms),
+                                "unavailable_s_runs": [m["unavailable_s"] for m in ms],
+                                "acknowledged": sum(m["loss"]["acknowledged"] for m in ms),
+                                "lost": sum(m["loss"]["lost"] for m in ms),
+                                "lost_runs": [m["loss"]["lost"] for m in ms],
+                                "old_master_writes_after_promotion": sum(m["ok_between_writable_and_switch"] for m in ms)}
+    return out
+
+
+def risk_bench(args, console: Console, recorder, faults=("partition", "manual")) -> dict:
+    runs: dict[str, list[dict]] = {f: [] for f in faults}
+    with ha_lab(args.base_port, recorder) as lab:
+        for fault in faults:
+            for i in range(args.runs):
+                out = risk_run(lab, fault, i)
+                got = risk_measure(RunView(out.records, out.name, lab.settings()))
+                runs[fault].append(got)
+                m = got["modes"]
+                console.print(f"HA {fault} {i + 1}/{args.runs}: writable {got['writable_s']}s, switch "
+                              f"{got['switch_s']}s; lost: safe {m[SAFE]['loss']['lost']} of "
+                              f"{m[SAFE]['loss']['acknowledged']}, follow {m[FOLLOW]['loss']['lost']} of "
+                              f"{m[FOLLOW]['loss']['acknowledged']}")
+                if out.error:
+                    console.print(f"[red]{out.name} did not finish: {out.error}[/]")
+    return {"runs_per_fault": args.runs, "modes": {SAFE: "HAClient() (waits for +switch-master)",
+                                                   FOLLOW: "HAClient(follow_promotion=True)"},
+            "summary": risk_summary(runs), "runs": runs}
