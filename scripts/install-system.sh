@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the lab needs from Debian: Valkey (bookworm-backports on Debian 12,
 # main on Debian 13+), and with --docker also docker.io + docker-compose (v1) and
-# busybox-static for the offline image. Idempotent: installs only what is missing.
+# busybox-static for the offline image; and chromium (headless) for the browser test of the
+# HTML report (tests/integration/test_html_report.py). Idempotent: installs only what is missing.
 set -euo pipefail
 
 want_docker=0
@@ -22,6 +23,9 @@ done
 py_pkgs=()
 # Debian splits venv/ensurepip out of python3; the Makefile's .venv needs them.
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || py_pkgs+=(python3-venv)
+# The HTML report's browser test: headless chromium and a font to render text with.
+browser_pkgs=()
+command -v chromium >/dev/null 2>&1 || browser_pkgs+=(chromium fonts-liberation fonts-dejavu-core)
 docker_pkgs=()
 if [ "$want_docker" = 1 ]; then
   command -v dockerd >/dev/null 2>&1 || docker_pkgs+=(docker.io)
@@ -29,7 +33,8 @@ if [ "$want_docker" = 1 ]; then
   dpkg -s busybox-static >/dev/null 2>&1 || docker_pkgs+=(busybox-static)
 fi
 
-if [ "${#missing[@]}" = 0 ] && [ "${#docker_pkgs[@]}" = 0 ] && [ "${#py_pkgs[@]}" = 0 ]; then
+if [ "${#missing[@]}" = 0 ] && [ "${#docker_pkgs[@]}" = 0 ] && [ "${#py_pkgs[@]}" = 0 ] \
+    && [ "${#browser_pkgs[@]}" = 0 ]; then
   exit 0
 fi
 
@@ -37,7 +42,7 @@ valkey_apt=""
 [ "${#missing[@]}" = 0 ] || valkey_apt="valkey-server valkey-sentinel valkey-tools"
 
 if [ "$(id -u)" != 0 ]; then
-  echo "Missing: ${missing[*]} ${py_pkgs[*]} ${docker_pkgs[*]}. Run as root, or run these first:" >&2
+  echo "Missing: ${missing[*]} ${py_pkgs[*]} ${docker_pkgs[*]} ${browser_pkgs[*]}. Run as root, or run these first:" >&2
   if [ -n "$valkey_apt" ] && [ "$codename" = bookworm ]; then
     echo "  echo 'deb http://deb.debian.org/debian bookworm-backports main' | sudo tee /etc/apt/sources.list.d/bookworm-backports.list" >&2
     echo "  sudo apt-get update && sudo apt-get install -y -t bookworm-backports $valkey_apt" >&2
@@ -45,6 +50,7 @@ if [ "$(id -u)" != 0 ]; then
     echo "  sudo apt-get update && sudo apt-get install -y $valkey_apt" >&2
   fi
   [ "${#py_pkgs[@]}${#docker_pkgs[@]}" = 00 ] || echo "  sudo apt-get install -y ${py_pkgs[*]} ${docker_pkgs[*]}" >&2
+  [ "${#browser_pkgs[@]}" = 0 ] || echo "  sudo apt-get install -y --no-install-recommends ${browser_pkgs[*]}" >&2
   exit 2
 fi
 
@@ -73,4 +79,7 @@ fi
 if [ "${#py_pkgs[@]}" != 0 ] || [ "${#docker_pkgs[@]}" != 0 ]; then
   apt-get install -y -qq "${py_pkgs[@]}" "${docker_pkgs[@]}" >/dev/null
 fi
-echo "installed: ${valkey_apt} ${py_pkgs[*]} ${docker_pkgs[*]}"
+if [ "${#browser_pkgs[@]}" != 0 ]; then
+  apt-get install -y -qq --no-install-recommends "${browser_pkgs[@]}" >/dev/null
+fi
+echo "installed: ${valkey_apt} ${py_pkgs[*]} ${docker_pkgs[*]} ${browser_pkgs[*]}"
