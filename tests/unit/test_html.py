@@ -219,7 +219,13 @@ def test_lost_writes_are_outlined_on_the_axis_and_linked_from_the_verdicts(parti
     assert ops and set(ops) <= cx_ids
     # two masters accepting writes: the isolated old master kept acknowledging them
     assert dom.find("div", id="run-partition-without-cx-masters")
+    assert "valkey-master, the old master, acknowledged" in dom.all_text
     assert dom.find("rect", **{"class": "double"})
+    ops = pair([r for r in records if r.get("run") == "partition:without"])
+    marked = [int(a["id"].rsplit("op", 1)[1]) for a in axis(text, "run-partition-without").find("rect", **{"class": "k-masters"})]
+    assert marked and all(ops[i].lane == "stale" and ops[i].ok and ops[i].f == "write" for i in marked)
+    judged = re.search(r'id="run-partition-without-cx-lost".*?</div>', text, flags=re.S).group(0)
+    assert "judged by:" in judged and "chip pass" in judged  # the loss the scenario expects, and judged so
 
 
 def test_a_check_of_one_run_links_only_that_runs_counterexample(partition):
@@ -270,6 +276,7 @@ def test_a_non_linearizable_history_outlines_the_impossible_op():
     assert len(outlined) == len(result["counterexample"]["ops"]) == 3
     assert "impossible: p2 cas [1, 3]" in dom.all_text
     assert len(dom.find("path", **{"class": "bad"})) == 1  # the impossible op's red pin
+    assert len(dom.find("g", **{"class": "guide"})) == 1 and "impossible ▸" in dom.all_text
 
 
 def test_the_counterexample_in_plain_words_is_found_on_the_axis():

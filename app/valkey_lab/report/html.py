@@ -248,10 +248,12 @@ def _cluster(records: list[dict], t_end: float) -> tuple[list[dict], list[dict],
     doubles = []
     for slot in shards:
         seq = [(t, tuple(sorted(c.get(slot, ())))) for t, c in claims_at]
-        for seg in _segments(seq, t_end):
+        segs = _segments(seq, t_end)
+        for k, seg in enumerate(segs):
             if len(seg["state"]) > 1:
+                before = set(segs[k - 1]["state"]) if k else set()
                 doubles.append({"start": seg["start"], "end": seg["end"], "masters": list(seg["state"]),
-                                "band": f"slots {shards[slot]}"})
+                                "band": f"slots {shards[slot]}", "old": [n for n in seg["state"] if n in before]})
     # Events: diffs of each viewer's consecutive samples, each kept once (as first seen).
     events = []
     last: dict[str, tuple[float, dict]] = {}
@@ -464,19 +466,55 @@ def _lin_ops(ops: list[Op], scenarios: list[dict]) -> tuple[list[tuple[int, str]
 # one run on one axis
 
 
-def _counterexamples(name: str, sid: str, ops: list[Op], scenarios: list[dict],
-                     doubles: list[dict]) -> tuple[list[dict], dict[int, str], dict[int, str]]:
-    """The counterexamples of one run, and for each op involved its box (and its role)."""
+def _namer(settings: dict):
+    """host:port -> node name, per the run's settings (announced or reachable addresses)."""
+    announced = dict(settings.get("announced") or {})
+    for node, addr in (settings.get("addresses") or {}).items():
+        announced.setdefault(addr, node)
+    return lambda addr: str(announced.get(str(addr), addr))
+
+
+def _served_by(ops: list[Op], records: list[dict], faults: list[dict], node_of) -> list[Optional[str]]:
+    """The node that answered each op, where the history tells: a lane ``stale:NODE`` talks
+    to NODE, a lane ``stale`` to the node the first fault isolates, any other lane to the
+    master its client followed last (the ``master-change`` events of that lane)."""
+    changes: dict[str, list[tuple[float, str]]] = {}
+    for r in records:
+        v = r.get("value")
+        if r.get("kind") == "client-event" and r.get("f") in ("master", "master-change") and isinstance(v, dict):
+            seq = changes.setdefault(str(v.get("lane")), [])
+            if not seq and v.get("from"):
+                seq.append((float("-inf"), node_of(v["from"])))
+            seq.append((r["time"], node_of(v.get("to"))))
+    victim = None
+    if faults:
+        victim = str((faults[0]["nodes"] or [faults[0]["target"]])[0])
+    out: list[Optional[str]] = []
+    for o in ops:
+        lane = o.lane or ""
+        if lane.startswith("stale:"):
+            out.append(lane.split(":", 1)[1])
+        elif lane == "stale":
+            out.append(victim)
+        else:
+            t = o.t_complete if o.t_complete is not None else o.t_invoke
+            out.append(next((n for ts, n in reversed(changes.get(lane, [])) if ts <= t), None))
+    return out
+
+
+def _counterexamples(name: str, sid: str, ops: list[Op], scenarios: list[dict], doubles: list[dict],
+                     served: list[Optional[str]]) -> tuple[list[dict], dict[int, list], dict[int, str]]:
+    """The counterexamples of one run, and for each op involved its boxes (and its role)."""
     cxs: list[dict] = []
-    outlined: dict[int, str] = {}  # op index -> the counterexample id
+    outlined: dict[int, list] = {}  # op index -> the ids of the counterexamples it is part of
     role_of: dict[int, str] = {}
     lost = _lost_writes(ops)
     if lost:
         cid = f"{sid}-cx-lost"
         lines = []
         for w, r in lost:
-            outlined.setdefault(w, cid)
-            outlined.setdefault(r, cid)
+            outlined.setdefault(w, []).append(cid)
+            outlined.setdefault(r, []).append(cid)
             role_of[w], role_of[r] = "lost write", "final read"
             ow, orr = ops[w], ops[r]
             got = "nothing (no such key)" if orr.result is None else _fmt(orr.result, 40)
@@ -496,25 +534,30 @@ def _counterexamples(name: str, sid: str, ops: list[Op], scenarios: list[dict],
     if lin or summary:
         cid = f"{sid}-cx-lin"
         for i, role in lin:
-            outlined.setdefault(i, cid)
+            outlined.setdefault(i, []).append(cid)
             role_of.setdefault(i, "impossible op" if role == "failed" else f"counterexample ({role or 'op'})")
         links = [{"href": f"#{sid}-op{i}", "label": f"{'impossible: ' if role == 'failed' else ''}p{ops[i].process} "
                                                      f"{ops[i].f} {_fmt(ops[i].value, 20)}"} for i, role in lin]
         cxs.append({"id": cid, "kind": "lin", "title": "not linearizable: " + (summary or "see the ops below"),
                     "lines": [{"text": w, "links": []} for w in words], "more": 0, "links": links,
                     "ops": [i for i, _ in lin]})
+    # Two masters accepting writes: the writes the old master acknowledged while the new one was master.
     acked = [i for i, o in enumerate(ops) if o.ok and o.f != "read" and o.t_complete is not None
-             and any(d["start"] <= o.t_complete <= d["end"] for d in doubles)]
-    if acked:  # two masters is a counterexample once one of them acknowledged a write
+             and any(d["start"] <= o.t_complete <= d["end"] and served[i] in d.get("old", ()) for d in doubles)]
+    if acked:
         cid = f"{sid}-cx-masters"
         for i in acked:
-            outlined.setdefault(i, cid)
-            role_of.setdefault(i, "acknowledged while two nodes claimed master")
+            outlined.setdefault(i, []).append(cid)
+            role_of.setdefault(i, f"acknowledged by {served[i]}, the old master, while another node was master")
         lines = [{"text": f"{d['band']}: {' and '.join(d['masters'])} both claimed master from {_secs(d['start'])} "
-                          f"to {_secs(d['end'])}", "links": []} for d in doubles[:MAX_EXAMPLES]]
+                          f"to {_secs(d['end'])}; the old one, {', '.join(d['old'])}, acknowledged "
+                          f"{sum(1 for i in acked if served[i] in d['old'] and d['start'] <= ops[i].t_complete <= d['end'])}"
+                          " writes meanwhile", "links": []} for d in doubles[:MAX_EXAMPLES] if d.get("old")]
+        old = sorted({served[i] for i in acked})
         cxs.append({"id": cid, "kind": "masters",
-                    "title": f"two masters at once; {len(acked)} write{'s' if len(acked) != 1 else ''} acknowledged "
-                             "meanwhile", "lines": lines, "more": max(0, len(doubles) - MAX_EXAMPLES),
+                    "title": f"two masters at once: {', '.join(old)}, the old master, acknowledged {len(acked)} "
+                             f"write{'s' if len(acked) != 1 else ''} while another node was master",
+                    "lines": lines, "more": max(0, len(doubles) - MAX_EXAMPLES),
                     "links": [{"href": f"#{sid}-op{i}", "label": f"p{ops[i].process} {ops[i].f} "
                                                                  f"{_fmt(ops[i].value, 16)}"} for i in acked[:MAX_LINKS]],
                     "ops": acked})
@@ -532,13 +575,7 @@ def _counterexamples(name: str, sid: str, ops: list[Op], scenarios: list[dict],
 
 def _markers(records: list[dict], settings: dict, cluster_events: list[dict]) -> list[dict]:
     """The rows of markers: what the servers, the clients and the harness said, in time order."""
-    announced = dict(settings.get("announced") or {})
-    for node, addr in (settings.get("addresses") or {}).items():
-        announced.setdefault(addr, node)
-
-    def node_of(addr: Any) -> str:
-        return str(announced.get(str(addr), addr))
-
+    node_of = _namer(settings)
     sentinel = _sentinel_events(records)
     out = [{"label": "Sentinel events", "levels": 3, "sub": f"{len(sentinel)} distinct",
             "title": "Sentinel's own events (pub/sub), each once as first published", "items": [
@@ -652,13 +689,15 @@ def _run_view(name: str, sid: str, records: list[dict], scenarios: list[dict], s
     bands = _ha_masters(records, t1)
     cluster_bands, cluster_events, doubles = _cluster(records, t1)
     if bands:  # HA: two masters at once, but for a killed master restarted
-        for seg in bands:
+        for k, seg in enumerate(bands):
             others = [n for n in seg["state"] if not any(seg["start"] >= t for t in restarted_at.get(n, []))]
             if len(seg["state"]) > 1 and len(others) > 1:
+                before = set(bands[k - 1]["state"]) if k else set()
                 doubles.append({"start": seg["start"], "end": seg["end"], "masters": list(seg["state"]),
-                                "band": "master"})
+                                "band": "master", "old": [n for n in seg["state"] if n in before]})
     bands += cluster_bands
-    cxs, outlined, role_of = _counterexamples(name, sid, ops, scenarios, doubles)
+    served = _served_by(ops, records, faults, _namer(settings))
+    cxs, outlined, role_of = _counterexamples(name, sid, ops, scenarios, doubles, served)
     colors: dict[str, str] = {}
 
     def color(node: str) -> str:
@@ -700,7 +739,7 @@ def _axis(run: dict, aid: str, t0: float, t1: float, max_ops: int, title: str = 
     rows: list[dict] = []
     y = 34  # below the top tick labels
     svg: dict[str, list] = {"bands": [], "segments": [], "markers": [], "ops": [], "bins": [], "doubles": [],
-                            "pins": []}
+                            "pins": [], "guides": []}
 
     def row(label: str, h: int, kind: str, sub: str = "", title: str = "", **extra) -> dict:
         nonlocal y
@@ -797,19 +836,25 @@ def _axis(run: dict, aid: str, t0: float, t1: float, max_ops: int, title: str = 
             o = ops[i]
             xa = x(o.t_invoke)
             xb = x(o.t_complete) if o.t_complete is not None else x(t1)
-            cx_id = outlined.get(i)
+            cx_ids = outlined.get(i, [])
+            cx_id = next((c for c in cx_ids if not c.endswith("-masters")), None)
             tip = _op_title(o, i)
-            if cx_id:
+            if cx_ids:
                 tip = f"COUNTEREXAMPLE ({role_of.get(i, 'involved')})\n" + tip
             min_w = 1.6 if o.ok else 3.0  # a failed or unknown op stays visible among the ok ones
             svg["ops"].append({"id": f"{aid}-op{i}", "x": round(xa, 2), "y": top, "w": round(max(xb - xa, min_w), 2),
                                "h": h, "cls": ("ok" if o.ok else o.type if o.type == "fail" else "info")
-                               + (" open" if o.t_complete is None else "") + (" cx" if cx_id else "")
+                               + (" open" if o.t_complete is None else "")
+                               + "".join(f" k-{c.rsplit('-', 1)[1]}" for c in cx_ids) + (" cx" if cx_ids else "")
                                + (" sep" if xb - xa >= 3 else ""),  # a hairline between wide neighbours
                                "title": tip})
-            if cx_id:
-                svg["pins"].append({"x": round(xa + max(xb - xa, 1.6) / 2, 2), "y": r["y"] + 1, "href": f"#{cx_id}",
-                                    "title": tip, "bad": role_of.get(i) in ("impossible op", "lost write")})
+            if cx_id:  # the two-masters writes are many: outlined, no pin
+                mid = round(xa + max(xb - xa, 1.6) / 2, 2)
+                svg["pins"].append({"x": mid, "y": r["y"] + 1, "href": f"#{cx_id}", "title": tip,
+                                    "bad": role_of.get(i) in ("impossible op", "lost write"),
+                                    "big": cx_id.endswith("-lin")})
+                if role_of.get(i) == "impossible op":  # where the history stops making sense, across the axis
+                    svg["guides"].append({"x": mid, "href": f"#{cx_id}", "title": tip})
     height = y + 30
     for b in svg["bands"]:  # fault bands run down the whole axis, under everything else
         b["y"], b["h"] = 26, height - 26 - 22
@@ -941,8 +986,11 @@ def page(records: Iterable[dict], report: Optional[dict] = None, methods: Option
                 recs = body
             section_runs.append(_run_view(run, "run-" + _slug(run), recs, by_method[method], settings, max_ops))
         cxs = [c for rv in section_runs for c in rv["cxs"]]
-        sections.append({"name": method, "id": "sec-" + _slug(method), "runs": section_runs,
-                         "scenarios": [_scenario_view(sc, cxs) for sc in by_method[method]]})
+        views = [_scenario_view(sc, cxs) for sc in by_method[method]]
+        for c in cxs:  # each counterexample names the verdicts that judged it (an anomaly may be expected)
+            c["judged"] = [{"name": ch["name"], "status": ch["status"], "href": f"#{v['anchor']}"}
+                           for v in views for ch in v["checks"] if any(l["href"] == f"#{c['id']}" for l in ch["links"])]
+        sections.append({"name": method, "id": "sec-" + _slug(method), "runs": section_runs, "scenarios": views})
     valid = report.get("valid", report.get("passed"))
     status = report.get("status") or (_status(valid) if scenarios else "unknown")
     suite = report.get("suite") or meta.get("suite")
