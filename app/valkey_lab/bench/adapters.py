@@ -106,7 +106,9 @@ def valkey_py_cluster(host, port, password, policy, timeout: float = 0.5):
 
 
 def glide_cluster(host, port, password, policy, timeout: float = 0.5):
-    from glide_sync import GlideClusterClient, GlideClusterClientConfiguration, NodeAddress, ServerCredentials
+    from glide_sync import (GlideClusterClient, GlideClusterClientConfiguration, Logger, LogLevel, NodeAddress,
+                            ServerCredentials)
+    Logger.set_logger_config(LogLevel.OFF)  # its warnings would flood the bench's output; errors reach the app
     config = GlideClusterClientConfiguration([NodeAddress(host, port)], credentials=ServerCredentials(password),
                                              request_timeout=int(timeout * 1000))
     client = GlideClusterClient.create(config)
@@ -129,7 +131,7 @@ def settings_text(policy: BackoffPolicy, timeout: float = 0.5) -> dict:
             "lab HAClient follow": "as lab HAClient, follow_promotion=True (ROLE every 20 ms on the selected replica)",
             "lab ClusterClient": f"BackoffPolicy(base={policy.base}, cap={policy.cap}, jitter={policy.jitter}, "
                                  f"budget={policy.budget}), socket timeout {timeout} s; CLUSTER SHARDS watcher "
-                                 "every 30 ms while retrying",
+                                 "every 20 ms while retrying",
             "lab ClusterClient no watcher": "as lab ClusterClient, watch_promotion=False (sleeps each backoff step)"}
 
 

@@ -20,7 +20,7 @@ What it adds to redis-py's ``RedisCluster``:
   connects are always retried;
 - it waits for the promotion at the server's pace: while a primary is unreachable, a
   ``ShardWatcher`` (clients/promotion.py) polls ``CLUSTER SHARDS`` on that primary's replica
-  every ``watch_interval`` seconds (30 ms: the delay to notice is spread evenly over the
+  every ``watch_interval`` seconds (20 ms: the delay to notice is spread evenly over the
   interval, so 50 ms would put the p95 lag above 50 ms) and wakes the backoff sleep as soon as one of them owns
   the slots; the next attempt re-reads the slot map first (``watch_promotion=False``: sleep
   the whole backoff step, as before);
@@ -186,7 +186,7 @@ class ClusterClient:
                  remap: Optional[Callable[[Addr], Addr] | Mapping[Addr, Addr]] = None,
                  policy: BackoffPolicy = BackoffPolicy(), socket_timeout: float = 0.5,
                  on_event: Optional[Callable[[dict], None]] = None, watch_promotion: bool = True,
-                 watch_interval: float = 0.03):
+                 watch_interval: float = 0.02):
         self.remap = _remapper(remap)
         self.socket_timeout = socket_timeout
         self.password = password

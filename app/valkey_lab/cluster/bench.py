@@ -49,9 +49,9 @@ def cluster_lab(base_port: int, recorder):
 
 def clients(lab: ClusterLab) -> dict:
     shared = settings(lab.policy(), SOCKET_TIMEOUT_S)
-    return {LAB: {"settings": {**shared, "watch_interval_s": 0.03},
+    return {LAB: {"settings": {**shared, "watch_interval_s": 0.02},
                   "adds": "remapped redirects, one retry layer, unknown-outcome rule; while a primary is "
-                          "unreachable it polls CLUSTER SHARDS on its replica every 30 ms and wakes at the promotion"},
+                          "unreachable it polls CLUSTER SHARDS on its replica every 20 ms and wakes at the promotion"},
             LAB_WAIT: {"settings": shared, "adds": "as the lab client, then WAIT 1 (300 ms)"},
             STOCK: {"settings": shared, "adds": "redis-py RedisCluster (its own sleepless retries) + tenacity"}}
 
