@@ -296,7 +296,8 @@ def _cluster(records: list[dict], t_end: float) -> tuple[list[dict], list[dict],
                 add(t, "epoch", "cluster", f"epoch {before.get('current_epoch')}→{value.get('current_epoch')}",
                     ("current", value.get("current_epoch")))
         if value.get("state") != before.get("state"):
-            add(t, "flag", viewer, f"cluster_state {value.get('state')} ({viewer})", ("state", viewer, value.get("state")))
+            add(t, "flag", viewer, f"cluster_state {value.get('state')} ({viewer})",
+                ("state", viewer, value.get("state")))
     return bands, events, doubles
 
 
@@ -549,17 +550,18 @@ def _counterexamples(name: str, sid: str, ops: list[Op], scenarios: list[dict], 
         for i in acked:
             outlined.setdefault(i, []).append(cid)
             role_of.setdefault(i, f"acknowledged by {served[i]}, the old master, while another node was master")
+        def during(d: dict) -> int:
+            return sum(1 for i in acked if served[i] in d["old"] and d["start"] <= ops[i].t_complete <= d["end"])
         lines = [{"text": f"{d['band']}: {' and '.join(d['masters'])} both claimed master from {_secs(d['start'])} "
-                          f"to {_secs(d['end'])}; the old one, {', '.join(d['old'])}, acknowledged "
-                          f"{sum(1 for i in acked if served[i] in d['old'] and d['start'] <= ops[i].t_complete <= d['end'])}"
-                          " writes meanwhile", "links": []} for d in doubles[:MAX_EXAMPLES] if d.get("old")]
+                          f"to {_secs(d['end'])}; the old one, {', '.join(d['old'])}, acknowledged {during(d)} "
+                          "writes meanwhile", "links": []} for d in doubles[:MAX_EXAMPLES] if d.get("old")]
         old = sorted({served[i] for i in acked})
         cxs.append({"id": cid, "kind": "masters",
                     "title": f"two masters at once: {', '.join(old)}, the old master, acknowledged {len(acked)} "
                              f"write{'s' if len(acked) != 1 else ''} while another node was master",
                     "lines": lines, "more": max(0, len(doubles) - MAX_EXAMPLES),
-                    "links": [{"href": f"#{sid}-op{i}", "label": f"p{ops[i].process} {ops[i].f} "
-                                                                 f"{_fmt(ops[i].value, 16)}"} for i in acked[:MAX_LINKS]],
+                    "links": [{"href": f"#{sid}-op{i}", "label": f"p{ops[i].process} {ops[i].f} {_fmt(ops[i].value, 16)}"}
+                              for i in acked[:MAX_LINKS]],
                     "ops": acked})
     for c in cxs:
         c.setdefault("links", [])
@@ -594,7 +596,8 @@ def _markers(records: list[dict], settings: dict, cluster_events: list[dict]) ->
     out.append({"label": "epochs", "levels": 1, "sub": "config epochs",
                 "title": "Sentinel and cluster epochs: each rise as first reported", "items": [
                     {"t": e["t"], "cls": "epoch", "label": e["text"] if not e["text"].startswith("configEpoch") else "",
-                     "title": f"{e['text']}\nat {_secs(e['t'])}" + (f" (first from {e['node']})" if e.get("node") else "")}
+                     "title": f"{e['text']}\nat {_secs(e['t'])}"
+                              + (f" (first from {e['node']})" if e.get("node") else "")}
                     for e in sorted(epochs, key=lambda e: e["t"])]})
     client = []
     for r in records:
@@ -611,7 +614,8 @@ def _markers(records: list[dict], settings: dict, cluster_events: list[dict]) ->
         else:
             label, text = (f if f not in ("redirect",) else ""), f"{f}: {_fmt(v, 200)}"
         client.append({"t": r["time"], "cls": "clev " + _slug(f), "label": label,
-                       "title": text + (f"\nlane {v.get('lane')}" if v.get("lane") else "") + f"\nat {_secs(r['time'])}"})
+                       "title": text + (f"\nlane {v.get('lane')}" if v.get("lane") else "")
+                                + f"\nat {_secs(r['time'])}"})
     out.append({"label": "client events", "levels": 1, "sub": "", "items": client,
                 "title": "what the clients did on their own: retries, following a new master, redirects"})
     harness = []
@@ -710,7 +714,8 @@ def _run_view(name: str, sid: str, records: list[dict], scenarios: list[dict], s
     if grouped:
         notes.append("Processes that did one op each under one lane name share a row: "
                      + "; ".join(f"{ln['name']}: {len(ln['processes'])} processes" for ln in grouped) + ".")
-    run = {"sid": sid, "ops": ops, "lanes": lanes, "faults": faults, "segments": _segments_of(bands, restarted_at, color),
+    run = {"sid": sid, "ops": ops, "lanes": lanes, "faults": faults,
+           "segments": _segments_of(bands, restarted_at, color),
            "doubles": doubles, "markers": _markers(records, settings, cluster_events), "outlined": outlined,
            "role_of": role_of, "masters_cx": any(c["kind"] == "masters" for c in cxs)}
     axes = [_axis(run, sid, t0, t1, max_ops)]
@@ -964,8 +969,7 @@ def page(records: Iterable[dict], report: Optional[dict] = None, methods: Option
         order.setdefault(run.split(":", 1)[0], [])
         if run not in order[run.split(":", 1)[0]]:
             order[run.split(":", 1)[0]].append(run)
-    unnamed = [r for r in body if _run_of(r) is None and r.get("kind") == "client"]
-    if not order and body:
+    if not order and body:  # a history without named runs (check.py's, Jepsen's): one run
         order = {"history": ["history"]}
     by_method: dict[str, list[dict]] = {m: [] for m in order}
     loose = []
@@ -981,9 +985,7 @@ def page(records: Iterable[dict], report: Optional[dict] = None, methods: Option
     for method, runs in order.items():
         section_runs = []
         for run in runs:
-            recs = [r for r in body if _run_of(r) == run] if run != "history" else body
-            if run == "history" and unnamed:
-                recs = body
+            recs = body if order == {"history": ["history"]} else [r for r in body if _run_of(r) == run]
             section_runs.append(_run_view(run, "run-" + _slug(run), recs, by_method[method], settings, max_ops))
         cxs = [c for rv in section_runs for c in rv["cxs"]]
         views = [_scenario_view(sc, cxs) for sc in by_method[method]]
@@ -994,8 +996,8 @@ def page(records: Iterable[dict], report: Optional[dict] = None, methods: Option
     valid = report.get("valid", report.get("passed"))
     status = report.get("status") or (_status(valid) if scenarios else "unknown")
     suite = report.get("suite") or meta.get("suite")
-    head = title or ("a history" if not suite else f"{suite} suite") + (f" on {report.get('backend') or meta.get('backend')}"
-                                         if report.get("backend") or meta.get("backend") else "")
+    backend = report.get("backend") or meta.get("backend")
+    head = title or ("a history" if not suite else f"{suite} suite") + (f" on {backend}" if backend else "")
     summary_rows = []
     for s in sections:
         for sc in s["scenarios"]:
