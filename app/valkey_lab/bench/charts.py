@@ -77,7 +77,8 @@ def bar_chart(title: str, rows: list[dict], xlabel: str = "seconds", width: int 
     refs = [(n, v) for n, v in refs if v is not None]
     top, row_h, left, right = 48, 26, 250, 30
     height = top + row_h * max(1, len(rows)) + 50
-    hi = max([r.get("p95") or r["p50"] for r in rows] + [max(r.get("values") or [0]) for r in rows]
+    hi = max([r.get("p95") or r["p50"] for r in rows] + [max([v for v in r.get("values") or [] if v is not None]
+                                                               or [0]) for r in rows]
              + [v for _, v in refs] + [1.0]) * 1.08
     w = width - left - right
     sx = lambda x: left + x / hi * w  # noqa: E731

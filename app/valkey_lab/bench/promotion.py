@@ -35,7 +35,8 @@ PATTERNS = {
     "fail_received": re.compile(r"FAIL message received from"),
     "election_delayed": re.compile(r"Start of election delayed for (\d+) milliseconds \(rank #(\d+)"),
     "election_started": re.compile(r"Starting a failover election for epoch"),
-    "election_won": re.compile(r"Failover election won for epoch"),
+    "auth_granted": re.compile(r"Failover auth granted to"),
+    "election_won": re.compile(r"Failover election won"),
 }
 
 
