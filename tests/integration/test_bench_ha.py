@@ -13,7 +13,7 @@ def test_bench_ha_one_run(tmp_path):
     report = load(tmp_path / "bench.json")
     s = report["ha"]["summary"]
     assert s["runs"] == 1 and s["switch_s"]["p50"] > 0
-    assert set(s["clients"]) == {"lab client", "lab client + WAIT 1", "stock client"}
+    assert set(s["clients"]) >= {"lab client", "lab client + WAIT 1", "stock client"}
     for client in s["clients"].values():
         assert client["unavailable_s"]["p50"] >= s["down_after_s"]  # nobody writes without a master
     assert s["clients"]["lab client + WAIT 1"]["lost"] == 0

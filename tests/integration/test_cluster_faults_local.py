@@ -123,11 +123,11 @@ def test_bench_cluster_one_run(tmp_path):
     c = report["cluster"]
     assert c["node_timeout_ms"] == 3000 and len(c["ready_samples_s"]) == 3 and c["summary"]["runs"] == 1
     clients = c["summary"]["clients"]
-    assert set(clients) == {"lab ClusterClient", "lab ClusterClient + WAIT 1", "stock RedisCluster"}
+    assert set(clients) >= {"lab ClusterClient", "lab ClusterClient + WAIT 1", "stock RedisCluster"}
     assert clients["lab ClusterClient"]["unavailable_s"]["p50"] >= 1.0
     assert clients["lab ClusterClient"]["other_shards_failed"] == 0
     assert clients["lab ClusterClient + WAIT 1"]["lost"] == 0
-    assert [g["goal"] for g in report["goals"]][-3:][0].startswith("cluster p50 unavailable_s")
+    assert any(g["goal"].startswith("cluster p50 unavailable_s") for g in report["goals"])
     svg = (tmp_path / "failover-cluster.svg").read_text()
     assert svg.startswith("<svg") and "promoted" in svg and "stock RedisCluster" in svg
     assert valkey_processes(cluster_ports(BASE)) == []
