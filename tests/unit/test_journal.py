@@ -47,6 +47,8 @@ def test_op_error_kind_is_the_class_part():
     assert Op(0, "write", "k", error="ClusterDownError: The cluster is down").error_kind == "ClusterDownError"
     assert Op(0, "write", "k").error_kind is None
     assert Op(0, "write", "k", error="Error 111 connecting to 127.0.0.1:6379. Connection refused.").error_kind is None
+    assert Op(0, "write", "k", error="READONLY").error_kind is None  # an older format: no class named
+    assert Op(0, "write", "k", error="NOREPLICAS Not enough: good replicas").error_kind is None
 
 
 # -- RunRecorder.op --------------------------------------------------------------------------------
@@ -196,3 +198,33 @@ def test_an_incrementer_and_a_register_lane_get_a_new_process_after_info():
     assert {op.type for op in pair(records)} >= {"ok", "info", "fail"}  # a cas that found another value: fail
     processes = {r["process"] for r in records if r["kind"] == "client"}
     assert len(processes) == 1 + sum(r["type"] == "info" for r in records) - (records[-1]["type"] == "info")
+
+
+# -- the rest of the live recorder -------------------------------------------------------------------
+def test_records_carry_the_run_they_belong_to_and_the_meta_record_none():
+    rec = recorder()
+    rec.meta(suite="ha")
+    rec.harness("steady", {"seconds": 0.1})
+    with rec.running("failover") as same:
+        assert same is rec
+        with rec.running("partition:with"):
+            rec.client_event("retry", {"delay_s": 0.05})
+        rec.server("roles", None, {})
+    rec.harness("after", {})
+    assert [(r["kind"], r.get("run")) for r in rec.records()] == [
+        ("meta", None), ("harness", None), ("client-event", "partition:with"), ("server", "failover"),
+        ("harness", None)]
+    assert rec.records()[2]["f"] == "retry" and rec.records()[2]["value"] == {"delay_s": 0.05}
+    assert rec.records()[1] == {"kind": "harness", "f": "steady", "value": {"seconds": 0.1}, "time": 0.001}
+    assert rec.run is None
+
+
+def test_processes_are_never_reused_and_count_reads_from_a_time_on():
+    rec = recorder()
+    assert [rec.process(), rec.process(), rec.worker().process] == [0, 1, 2]
+    for i in range(3):
+        rec.harness("tick", i)  # at 0.001, 0.002, 0.003
+    assert rec.count(lambda r: r["f"] == "tick", since=0.002) == 2
+    assert rec.count(lambda r: r["f"] == "tick") == 3
+    assert rec.count(lambda r: r["value"] == 0, since=0.001) == 1
+    assert rec.at(rec.t0 + 1.25) == 1.25 and rec.at(rec.t0 + 1 / 3) == 0.333333
