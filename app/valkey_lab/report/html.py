@@ -1031,7 +1031,8 @@ def check_page(checked: list[dict]) -> str:
                  "observed": {"ops": res.get("ops"), "processes": res.get("processes"), "info": res.get("info"),
                               "seconds": res.get("seconds")}, "expected": "linearizable"}
         if valid is None:
-            check["missing"] = "a verdict: the search ran out of time"
+            why = res.get("reason") or "timeout"
+            check["missing"] = f"a verdict: the search stopped ({why})" + (f"; {res['hint']}" if res.get("hint") else "")
         details = {"counterexample": res["counterexample"]} if res.get("counterexample") else {}
         scenarios.append({"name": name, "method": name, "status": _status(valid), "valid": valid,
                           "checks": [check], "metrics": {k: res.get(k) for k in ("ops", "processes", "info", "keys",
