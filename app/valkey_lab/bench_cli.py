@@ -80,6 +80,8 @@ def main(argv=None) -> int:
                    help=f"first port of the local cluster (default {bench_cluster.DEFAULT_BASE_PORT}..+5)")
     p.add_argument("--valkey-bin", metavar="DIR", help="run the valkey-server (and valkey-sentinel) in DIR instead of "
                    "those on PATH")
+    p.add_argument("--ready-samples", type=int, default=3, metavar="N",
+                   help="labs built from nothing to time readiness, per topology (default 3; 0 skips)")
     p.add_argument("--risk", action="store_true", help="also run the HA partition and manual-failover faults with "
                    "the default and the follow-promotion client side by side (--runs each)")
     p.add_argument("--sweep", action="store_true", help="how the cost grows with the settings, the data set and the "

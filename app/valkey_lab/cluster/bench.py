@@ -185,7 +185,7 @@ def svg(lanes: dict, timeline: list, valkey: str) -> str:
 def run_bench(args, console: Console, recorder, valkey: str = "?") -> dict:
     base = getattr(args, "cluster_base_port", None) or DEFAULT_BASE_PORT
     ready = []
-    for _ in range(3):
+    for _ in range(getattr(args, "ready_samples", 3)):
         with cluster_lab(base, recorder) as (_lab, ready_s):
             ready.append(ready_s)
     runs = []

@@ -158,7 +158,7 @@ def ha_ready_times(base_port: int, times: int, recorder) -> list[float]:
 
 
 def run_bench(args, console: Console, recorder, valkey: str = "?") -> dict:
-    ready = ha_ready_times(args.base_port, 3, recorder)
+    ready = ha_ready_times(args.base_port, getattr(args, "ready_samples", 3), recorder)
     runs = []
     with ha_lab(args.base_port, recorder) as lab:
         recorder.meta(ha_settings=lab.settings())
