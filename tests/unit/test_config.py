@@ -84,21 +84,25 @@ def test_compose_mounts_the_package_config(compose):
         assert config.resource(used).is_file(), used
 
 
-def test_importing_the_topologies_reads_no_file():
-    """Settings are read when a lab is built, not at import: an installed package must at
-    least answer --help whatever its data."""
+def test_importing_the_topologies_and_the_clis_reads_no_file():
+    """Settings are read when a lab is built, not at import: --help needs no template."""
     code = textwrap.dedent("""
         from valkey_lab.topology import config
         def boom(*a, **k):
             raise AssertionError("read at import")
         real, config.template = config.template, boom
         import valkey_lab.ha.topology as ht, valkey_lab.cluster.topology as ct
+        import valkey_lab.ha.cli, valkey_lab.cluster.cli, valkey_lab.checkers.cli, valkey_lab.bench_cli
         config.template = real
         assert (ht.DOWN_AFTER_S, ht.FAILOVER_TIMEOUT_S) == (2.0, 10.0)
         assert ht.sentinel_timing() == (2.0, 10.0)
+        import os
+        os.environ[config.OVERRIDES_ENV] = "ha/sentinel.conf:down-after-milliseconds=1000"
+        assert ht.sentinel_timing() == (1.0, 10.0) and ht.DOWN_AFTER_S == 1.0  # read again, not cached
     """)
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
-                   env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "app")})
+                   env={**{k: v for k, v in os.environ.items() if k != config.OVERRIDES_ENV},
+                        "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "app")})
 
 
 # -- .env: the working directory's, else the checkout's -----------------------------------------

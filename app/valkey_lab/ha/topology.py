@@ -2,7 +2,6 @@
 and how to read its state. Readiness and every probe go through util.wait_for."""
 from __future__ import annotations
 
-import functools
 import hashlib
 from typing import NamedTuple, Optional
 
@@ -25,10 +24,10 @@ class SentinelTiming(NamedTuple):
     failover_timeout_s: float
 
 
-@functools.cache
 def sentinel_timing() -> SentinelTiming:
     """Sentinel's down-after and failover-timeout in seconds, as config/ha/sentinel.conf
-    states them: read when a lab asks for them (once), not at import."""
+    (or $VALKEY_LAB_SET) states them: read each time a lab asks, never at import, so a lab
+    built after a setting changed sees the change."""
     return SentinelTiming(int(config.sentinel_setting("down-after-milliseconds")) / 1000,
                           int(config.sentinel_setting("failover-timeout")) / 1000)
 
