@@ -67,6 +67,21 @@ def render(console: Console, report: dict) -> None:
                       f"{report.get('load_average_end')}, on {report['machine']['cpus']} CPUs")
 
 
+def wire(args, console: Console, recorder) -> dict:
+    """The topologies' own runs for --sweep, --scorecard and --promotion (bench/ sits below ha/
+    and cluster/, so it is handed them)."""
+    from valkey_lab.cluster.topology import node_timeout_ms
+    return {"sweep": {"down-after": lambda v: bench_ha.sweep_down_after(args, console, recorder, v),
+                      "node-timeout": lambda v: bench_cluster.sweep_cluster(args, console, recorder, v),
+                      "ping-interval": lambda v: bench_cluster.sweep_cluster(args, console, recorder, 3000, ping_ms=v),
+                      "dataset": lambda sizes: bench_ha.sweep_dataset(args, console, recorder, sizes),
+                      "load": lambda rates: bench_ha.sweep_load(args, console, recorder, rates)},
+            "scorecard": {"ha": lambda: bench_ha.scorecard(args, console, recorder),
+                          "cluster": lambda: bench_cluster.scorecard(args, console, recorder)},
+            "promotion": (lambda bin_dir, loaded: bench_cluster.promotion_version(args, console, recorder, bin_dir,
+                                                                                  loaded), node_timeout_ms())}
+
+
 def main(argv=None) -> int:
     p = OneLineParser(prog="bench.py", description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=5, help="failovers per topology (default 5)")
@@ -100,7 +115,7 @@ def main(argv=None) -> int:
         os.environ["VALKEY_LAB_BIN"] = str(Path(args.valkey_bin).resolve())  # read by backends.local
     if args.sweep or args.scorecard or args.promotion:
         from valkey_lab.bench import modes
-        return modes.main(args, default_console(), machine, load_average)
+        return modes.main(args, default_console(), machine, load_average, lambda c, r: wire(args, c, r))
     console = default_console()
     report = {"suite": "bench", "backend": "local", "machine": machine(), "runs_per_topology": args.runs,
               "load_average_start": load_average()}

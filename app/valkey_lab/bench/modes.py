@@ -13,7 +13,9 @@ from valkey_lab.history.recorder import RunRecorder
 from valkey_lab.util import LabError, WaitTimeout, now
 
 
-def main(args, console: Console, machine, load_average) -> int:
+def main(args, console: Console, machine, load_average, wire) -> int:
+    """``wire(console, recorder)`` -> the topology's own runs for each mode (bench_cli wires
+    ha/bench.py and cluster/bench.py in: this floor does not import them)."""
     from valkey_lab.bench import promotion, scorecard, sweep
     mode = "sweep" if args.sweep else "scorecard" if args.scorecard else "promotion"
     json_path = args.json if args.json != "reports/bench.json" else f"reports/{mode}.json"
@@ -22,13 +24,14 @@ def main(args, console: Console, machine, load_average) -> int:
     recorder = RunRecorder()
     recorder.meta(suite=f"bench-{mode}", backend="local", machine=report["machine"])
     started = now()
+    wired = wire(console, recorder)
     try:
         if mode == "sweep":
-            report.update(sweep.run_sweep(args, console, recorder))
+            report.update(sweep.run_sweep(args, console, wired["sweep"]))
         elif mode == "scorecard":
-            report.update(scorecard.run_scorecard(args, console, recorder))
+            report.update(scorecard.run_scorecard(args, console, wired["scorecard"]))
         else:
-            report.update(promotion.run_promotion(args, console, recorder))
+            report.update(promotion.run_promotion(args, console, *wired["promotion"]))
     except (LabError, WaitTimeout) as exc:
         sys.stderr.write(f"bench: {exc}\n")
         return 2

@@ -13,20 +13,14 @@ shorter election delay (valkey-io/valkey#2449).
 """
 from __future__ import annotations
 
-import os
 import re
 import time
-from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from rich.console import Console
 from rich.table import Table
 
-from valkey_lab.bench.probe import first_master
 from valkey_lab.bench.stats import summary
-from valkey_lab.history.view import RunView
-from valkey_lab.nemesis.fault import Fault
-from valkey_lab.runner.run import Heal, Start, run
 from valkey_lab.util import now
 
 LOG_LINE = re.compile(r"^\d+:\w (\d\d \w{3} \d{4} \d\d:\d\d:\d\d\.\d{3}) . (.*)$")
@@ -83,72 +77,7 @@ def wall_of(recorder, t_rel: float) -> float:
     return time.time() - (recorder.at(now()) - t_rel)
 
 
-def node_logs(lab, t_kill_wall: float) -> list[dict]:
-    from valkey_lab.cluster.topology import NODES
-    events = []
-    for node in NODES:
-        events += parse_log(lab.backend.log(node), t_kill_wall, node)
-    return sorted(events, key=lambda e: e["t_s"])
-
-
-def idle_run(lab, index: int, tag: str):
-    from valkey_lab.cluster import bench as bench_cluster
-    from valkey_lab.cluster.lab import Promoted, Rejoined
-    from valkey_lab.cluster.observe import FlagSampler
-    from valkey_lab.cluster.topology import PRIMARIES
-    sampler = FlagSampler(lab.topology, lambda: [n for n in PRIMARIES if n != bench_cluster.VICTIM], lab.recorder,
-                          interval=0.1)
-    return run(lab, f"promotion-{tag}-idle-{index + 1}", observers=[sampler, bench_cluster.heir_probe(lab)],
-               schedule=[Start(Fault("kill", bench_cluster.VICTIM)), Promoted(), Heal(), Rejoined()])
-
-
-def measure(lab, o, mode: str) -> dict:
-    from valkey_lab.cluster import bench as bench_cluster
-    from valkey_lab.cluster import observe
-    h = RunView(o.records, o.name, lab.settings())
-    t = h.t_fault()
-    probed = first_master(h.records, t, exclude=(bench_cluster.VICTIM,))
-    evts = observe.relative(observe.events(observe.samples_of(h.records)), t)
-    pfail = next((e["t_s"] for e in evts if e["event"] == "fail?" and e["node"] == bench_cluster.VICTIM), None)
-    logs = node_logs(lab, wall_of(lab.recorder, t))
-    return {"run": o.name, "mode": mode, "promotion_s": None if probed is None else round(probed[1] - t, 4),
-            "pfail_seen_s": pfail, **timeline_figures(logs), "log": logs[:40], "error": o.error,
-            "load_average": [round(x, 2) for x in os.getloadavg()]}
-
-
-def measure_version(args, console: Console, recorder, bin_dir: Optional[str], loaded: bool) -> dict:
-    from valkey_lab.backends.local import BIN_ENV, server_version
-    from valkey_lab.cluster import bench as bench_cluster
-    old = os.environ.get(BIN_ENV)
-    if bin_dir:
-        os.environ[BIN_ENV] = str(Path(bin_dir).resolve())
-    else:
-        os.environ.pop(BIN_ENV, None)
-    version = server_version()
-    tag = f"v{version}"
-    runs: dict[str, list[dict]] = {"idle": []}
-    try:
-        with bench_cluster.cluster_lab(args.cluster_base_port, recorder) as (lab, _ready):
-            for i in range(args.runs):
-                got = measure(lab, idle_run(lab, i, tag), "idle")
-                runs["idle"].append(got)
-                console.print(f"promotion {tag} idle {i + 1}/{args.runs}: {_line(got)}")
-            if loaded:
-                runs["loaded"] = []
-                for i in range(args.runs):
-                    got = measure(lab, bench_cluster.failover_run(lab, 1000 + i), "loaded")
-                    runs["loaded"].append(got)
-                    console.print(f"promotion {tag} loaded {i + 1}/{args.runs}: {_line(got)}")
-    finally:
-        if old is None:
-            os.environ.pop(BIN_ENV, None)
-        else:
-            os.environ[BIN_ENV] = old
-    return {"valkey": version, "bin": bin_dir or "PATH", "summary": {m: summarize(rs) for m, rs in runs.items()},
-            "runs": runs}
-
-
-def _line(got: dict) -> str:
+def line(got: dict) -> str:
     return (f"promoted {got['promotion_s']}s (PFAIL seen {got['pfail_seen_s']}s, FAIL {got['fail_s']}s, delay "
             f"{got['election_delay_ms']} ms rank {got['rank']}, election {got['election_started_s']}-"
             f"{got['election_won_s']}s)")
@@ -162,12 +91,13 @@ def summarize(runs: list[dict]) -> dict:
     return {k: summary(r.get(k) for r in runs) for k in FIGURES} | {"runs": len(runs)}
 
 
-def run_promotion(args, console: Console, recorder) -> dict:
-    versions = [measure_version(args, console, recorder, None, loaded=True)]
+def run_promotion(args, console: Console, measure_version: Callable[[Optional[str], bool], dict],
+                  node_timeout_ms: int) -> dict:
+    """``measure_version(bin_dir, loaded)``: cluster/bench.py's runs on one build, wired by bench_cli."""
+    versions = [measure_version(None, True)]
     for d in getattr(args, "compare_bin", None) or []:
-        versions.append(measure_version(args, console, recorder, d, loaded=False))
-    from valkey_lab.cluster.topology import node_timeout_ms
-    return {"node_timeout_ms": node_timeout_ms(), "runs_per_mode": args.runs, "versions": versions}
+        versions.append(measure_version(d, False))
+    return {"node_timeout_ms": node_timeout_ms, "runs_per_mode": args.runs, "versions": versions}
 
 
 def render(console: Console, report: dict) -> None:
@@ -184,4 +114,4 @@ def render(console: Console, report: dict) -> None:
     console.print(t)
 
 
-__all__ = ["run_promotion", "render", "parse_log", "timeline_figures"]
+__all__ = ["run_promotion", "render", "parse_log", "timeline_figures", "wall_of", "summarize", "line"]

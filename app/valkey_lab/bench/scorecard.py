@@ -18,15 +18,10 @@ from rich.table import Table
 
 from valkey_lab.bench import adapters
 from valkey_lab.bench.charts import bar_chart
-from valkey_lab.bench.probe import first_master
 from valkey_lab.bench.stats import summary
 from valkey_lab.checkers import availability, loss
 from valkey_lab.checkers.scenario import unavailable_s
 from valkey_lab.history.view import RunView
-from valkey_lab.nemesis.fault import Fault
-from valkey_lab.runner.run import Heal, Start, StopWorkload, run
-from valkey_lab.workload.keys import ShardKeys
-from valkey_lab.workload.writer import Workload, Writer
 
 SOCKET_TIMEOUT_S = 0.5
 HA_CLIENTS = ("redis-py defaults", "redis-py tuned", "valkey-py tuned", "lab HAClient", "lab HAClient follow")
@@ -36,117 +31,17 @@ COLUMNS = ("client", "unavailable p50", "p95", "lag behind switch p50", "p95", "
            "lost", "runs")
 
 
-def _lane(client: str) -> str:
+def lane(client: str) -> str:
+    """The workload lane of a scorecard client."""
     return f"sc:{client}"
 
 
 # -- HA ---------------------------------------------------------------------------------------------
-def ha_factories(lab) -> dict[str, Callable[[], object]]:
-    from valkey_lab.ha import bench as bench_ha
-    from valkey_lab.ha.topology import SENTINELS, SERVICE
-    sentinels = [lab.backend.address(s) for s in SENTINELS]
-
-    def lab_client(follow: bool, lane: str):
-        c = bench_ha.follow_client(lab, lane, follow=follow)
-        return adapters._Closing(lambda k, v: c.call(lambda r: r.set(k, v), idempotent=True), [c.close])
-    return {
-        "redis-py defaults": lambda: adapters.redis_py_sentinel(sentinels, SERVICE, lab.password, lab.policy, False),
-        "redis-py tuned": lambda: adapters.redis_py_sentinel(sentinels, SERVICE, lab.password, lab.policy, True),
-        "valkey-py tuned": lambda: adapters.valkey_py_sentinel(sentinels, SERVICE, lab.password, lab.policy),
-        "lab HAClient": lambda: lab_client(False, _lane("lab HAClient")),
-        "lab HAClient follow": lambda: lab_client(True, _lane("lab HAClient follow")),
-    }
-
-
-def ha_run(lab, index: int, names=HA_CLIENTS):
-    from valkey_lab.ha import bench as bench_ha
-    from valkey_lab.ha.lab import NewMaster, Rejoined
-    from valkey_lab.runner.run import Hold
-    name = f"scorecard-ha-{index + 1}"
-    made = {n: f() for n, f in ha_factories(lab).items() if n in names}
-    with lab.recorder.running(name):
-        lanes = [Writer(lab.recorder, _lane(n), lambda k, v, c=c: (c.set(k, v), None)[1], lab.key(name, str(i)),
-                        pace=0.01) for i, (n, c) in enumerate(made.items())]
-    try:
-        # Hold: let the clients without a retry (redis-py defaults) come back on their own
-        return run(lab, name, workload=Workload(lanes), observers=lab.observers() + [bench_ha.probe(lab)], schedule=[
-            Start(Fault("kill", "master")), NewMaster(), Hold(3.0), StopWorkload(), Heal(), Rejoined()])
-    finally:
-        for c in made.values():
-            c.close()
-
-
-def ha_measure(h: RunView, names=HA_CLIENTS) -> dict:
-    from valkey_lab.ha.checks import switch_of
-    t = h.t_fault()
-    switch = switch_of(h, t, away_from=tuple(h.victims()))
-    switch_t = switch["time"] if switch else None
-    writable = first_master(h.records, t, exclude=h.victims())
-    out = {"switch_s": None if switch_t is None else round(switch_t - t, 4),
-           "writable_s": None if writable is None else round(writable[1] - t, 4), "clients": {}}
-    for n in names:
-        out["clients"][n] = _client_figures(h, t, _lane(n), switch_t)
-    return out
-
-
 # -- cluster --------------------------------------------------------------------------------------
-def cluster_factories(lab) -> dict[str, Callable[[], object]]:
-    from valkey_lab.cluster.topology import NODES
-    from valkey_lab.clients.cluster import ClusterClient
-    from valkey_lab.runner.lab import client_events
-    host, port = lab.backend.address(NODES[1])
-    policy = lab.policy()
-
-    def lab_client(watch: bool, lane: str):
-        c = ClusterClient([lab.backend.address(n) for n in lab.topology.running()], lab.password,
-                          remap=lab.backend.address_map(), policy=policy, socket_timeout=SOCKET_TIMEOUT_S,
-                          watch_promotion=watch, on_event=client_events(lab.recorder, lane))
-        return adapters._Closing(lambda k, v: c.set(k, v), [c.close])
-    return {
-        "redis-py defaults": lambda: adapters.redis_py_cluster(host, port, lab.password, policy, False),
-        "redis-py tuned": lambda: adapters.redis_py_cluster(host, port, lab.password, policy, True),
-        "valkey-py tuned": lambda: adapters.valkey_py_cluster(host, port, lab.password, policy),
-        "valkey-glide-sync": lambda: adapters.glide_cluster(host, port, lab.password, policy),
-        "lab ClusterClient": lambda: lab_client(True, _lane("lab ClusterClient")),
-        "lab ClusterClient no watcher": lambda: lab_client(False, _lane("lab ClusterClient no watcher")),
-    }
-
-
-def cluster_run(lab, index: int, names=CLUSTER_CLIENTS):
-    from valkey_lab.cluster import bench as bench_cluster
-    from valkey_lab.cluster.lab import Promoted, Rejoined
-    from valkey_lab.cluster.topology import LAYOUT
-    from valkey_lab.runner.run import Hold
-    name = f"scorecard-cluster-{index + 1}"
-    made = {n: f() for n, f in cluster_factories(lab).items() if n in names}
-    lanes = []
-    with lab.recorder.running(name):
-        for i, (n, c) in enumerate(made.items()):
-            prefix = lab.key(name, str(i))
-            lanes.append(Writer(lab.recorder, _lane(n), lambda k, v, c=c: (c.set(k, v), None)[1], prefix, pace=0.01,
-                                keys=ShardKeys(prefix, [LAYOUT[bench_cluster.VICTIM]]), shard=bench_cluster.VICTIM))
-    try:
-        return run(lab, name, workload=Workload(lanes), observers=lab.observers() + [bench_cluster.heir_probe(lab)],
-                   schedule=[Start(Fault("kill", bench_cluster.VICTIM)), Promoted(), Hold(3.0), StopWorkload(),
-                             Heal(), Rejoined()])
-    finally:
-        for c in made.values():
-            c.close()
-
-
-def cluster_measure(h: RunView, names=CLUSTER_CLIENTS) -> dict:
-    from valkey_lab.cluster import bench as bench_cluster
-    t = h.t_fault()
-    promoted = first_master(h.records, t, exclude=(bench_cluster.VICTIM,))
-    promoted_t = promoted[1] if promoted else None
-    out = {"promotion_s": None if promoted_t is None else round(promoted_t - t, 4), "clients": {}}
-    for n in names:
-        out["clients"][n] = _client_figures(h, t, _lane(n), promoted_t)
-    return out
-
-
 # -- shared ----------------------------------------------------------------------------------------
-def _client_figures(h: RunView, t: float, lane: str, switch_t) -> dict:
+def client_figures(h: RunView, t: float, lane: str, switch_t) -> dict:
+    """One client's figures in one run: unavailable, lag behind the server's switch, errors the
+    application saw, acknowledged writes lost."""
     ops = h.lane(lane)
     gap = unavailable_s(h, t, lane)
     after = [op for op in ops if switch_t is not None and op.t_invoke >= switch_t]
@@ -176,45 +71,17 @@ def summarize(runs: list[dict], names, server_key: str) -> dict:
                        f"{server_key}_runs": [r.get(server_key) for r in runs]}, "clients": out}
 
 
-def run_scorecard(args, console: Console, recorder) -> dict:
-    from valkey_lab.cluster import bench as bench_cluster
-    from valkey_lab.ha import bench as bench_ha
+def run_scorecard(args, console: Console, sections: dict[str, Callable[[], dict]]) -> dict:
+    """``sections``: "ha" / "cluster" -> the topology's own scorecard runs (ha/bench.py,
+    cluster/bench.py), wired by bench_cli."""
     parts = [p for p in ("ha", "cluster") if not getattr(args, "only", None) or p in args.only]
     out: dict = {"runs": args.runs, "socket_timeout_s": SOCKET_TIMEOUT_S}
-    if "ha" in parts:
-        runs = []
-        with bench_ha.ha_lab(args.base_port, recorder) as lab:
-            for i in range(args.runs):
-                o = ha_run(lab, i)
-                m = ha_measure(RunView(o.records, o.name, lab.settings()))
-                m["error"] = o.error
-                runs.append(m)
-                console.print(f"scorecard HA {i + 1}/{args.runs}: switch {m['switch_s']}s; " + ", ".join(
-                    f"{n} {c['unavailable_s']}" for n, c in m["clients"].items()))
-            policy = lab.policy
-        out["ha"] = {"fault": "SIGKILL of the master", "server_switch": "+switch-master (first Sentinel)",
-                     "settings": {n: _setting_of(n, policy) for n in HA_CLIENTS},
-                     "summary": summarize(runs, HA_CLIENTS, "switch_s"), "runs": runs}
-        out["ha"]["summary"]["server"]["writable_s"] = summary(r["writable_s"] for r in runs)
-    if "cluster" in parts:
-        runs = []
-        with bench_cluster.cluster_lab(args.cluster_base_port, recorder) as (lab, _ready):
-            for i in range(args.runs):
-                o = cluster_run(lab, i)
-                m = cluster_measure(RunView(o.records, o.name, lab.settings()))
-                m["error"] = o.error
-                runs.append(m)
-                console.print(f"scorecard cluster {i + 1}/{args.runs}: promotion {m['promotion_s']}s; " + ", ".join(
-                    f"{n} {c['unavailable_s']}" for n, c in m["clients"].items()))
-            policy = lab.policy()
-        out["cluster"] = {"fault": "SIGKILL of node-7000 (writes to its slots)",
-                          "server_switch": "node-7003's ROLE says master (10 ms probe)",
-                          "settings": {n: _setting_of(n, policy) for n in CLUSTER_CLIENTS},
-                          "summary": summarize(runs, CLUSTER_CLIENTS, "promotion_s"), "runs": runs}
+    for part in parts:
+        out[part] = sections[part]()
     return out
 
 
-def _setting_of(name: str, policy) -> str:
+def setting_of(name: str, policy) -> str:
     return adapters.settings_text(policy, SOCKET_TIMEOUT_S).get(name, "")
 
 
@@ -274,4 +141,5 @@ def write(report: dict, directory: str) -> list[str]:
     return [str(path)]
 
 
-__all__ = ["run_scorecard", "render", "svg", "table_rows", "summarize", "COLUMNS", "HA_CLIENTS", "CLUSTER_CLIENTS"]
+__all__ = ["run_scorecard", "render", "svg", "table_rows", "summarize", "client_figures", "lane", "setting_of",
+           "COLUMNS", "HA_CLIENTS", "CLUSTER_CLIENTS"]

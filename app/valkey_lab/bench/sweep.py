@@ -18,7 +18,6 @@ cluster: node-timeout + the 0.5 s minimum election delay).
 """
 from __future__ import annotations
 
-import argparse
 import os
 import threading
 from contextlib import contextmanager
@@ -30,11 +29,7 @@ from rich.table import Table
 
 from valkey_lab.bench.charts import fit_line, xy_chart
 from valkey_lab.bench.stats import summary
-from valkey_lab.checkers import loss
-from valkey_lab.checkers.scenario import unavailable_s
 from valkey_lab.history.view import RunView
-from valkey_lab.nemesis.fault import Fault
-from valkey_lab.runner.run import Heal, Start, StopWorkload, run
 from valkey_lab.topology.config import OVERRIDES_ENV
 from valkey_lab.util import now
 
@@ -49,12 +44,11 @@ CLUSTER_FLOOR_S = 0.5  # node-timeout (a ping sent at the kill) + FAIL at once +
 
 
 @contextmanager
-def settings(*items: str) -> Iterator[None]:
-    """$VALKEY_LAB_SET for the labs built inside (and Sentinel's timing read again)."""
-    from valkey_lab.ha import topology as ha_topology
+def settings(*items: str, forget=lambda: None) -> Iterator[None]:
+    """$VALKEY_LAB_SET for the labs built inside; ``forget()`` drops what a lab read of the old
+    settings (Sentinel's timing, when it is cached), on the way in and out."""
     old = os.environ.get(OVERRIDES_ENV)
     os.environ[OVERRIDES_ENV] = ";".join(items)
-    forget = getattr(ha_topology.sentinel_timing, "cache_clear", lambda: None)  # when it is cached
     forget()
     try:
         yield
@@ -67,45 +61,6 @@ def settings(*items: str) -> Iterator[None]:
 
 
 # -- the setting sweeps: the bench's own runs at each value ------------------------------------------
-def ha_points(args, console: Console, recorder, value_ms: int) -> list[dict]:
-    from valkey_lab.ha import bench as bench_ha
-    out = []
-    with settings(f"ha/sentinel.conf:down-after-milliseconds={value_ms}"):
-        with bench_ha.ha_lab(args.base_port, recorder) as lab:
-            for i in range(args.runs):
-                o = bench_ha.failover_run(lab, i)
-                m = bench_ha.measure(RunView(o.records, o.name, lab.settings()))
-                c = m["clients"]
-                row = {"setting_ms": value_ms, "switch_s": m["switch_s"], "writable_s": m["writable_s"],
-                       "lab": c[bench_ha.LAB]["unavailable_s"], "follow": c[bench_ha.LAB_FOLLOW]["unavailable_s"],
-                       "stock": c[bench_ha.STOCK]["unavailable_s"], "error": o.error}
-                out.append(row)
-                console.print(f"sweep down-after {value_ms} ms, run {i + 1}/{args.runs}: {row}")
-    return out
-
-
-def cluster_points(args, console: Console, recorder, value_ms: int, ping_ms: Optional[int] = None,
-                   timeout_ms: int = 3000) -> list[dict]:
-    from valkey_lab.cluster import bench as bench_cluster
-    items = [f"cluster/node.conf:cluster-node-timeout={timeout_ms if ping_ms is not None else value_ms}"]
-    if ping_ms is not None:
-        items.append(f"cluster/node.conf:cluster-ping-interval={ping_ms}")
-    out = []
-    with settings(*items):
-        with bench_cluster.cluster_lab(args.cluster_base_port, recorder) as (lab, _ready):
-            for i in range(args.runs):
-                o = bench_cluster.failover_run(lab, i)
-                m = bench_cluster.measure(RunView(o.records, o.name, lab.settings()))
-                c = m["clients"]
-                row = {"setting_ms": value_ms, "fail_s": m["fail_s"], "promotion_s": m["promotion_s"],
-                       "lab": c[bench_cluster.LAB]["unavailable_s"], "stock": c[bench_cluster.STOCK]["unavailable_s"],
-                       "other_shards_failed": c[bench_cluster.LAB]["other_shards_failed"], "error": o.error}
-                out.append(row)
-                console.print(f"sweep {'ping-interval' if ping_ms is not None else 'node-timeout'} "
-                              f"{value_ms} ms, run {i + 1}/{args.runs}: {row}")
-    return out
-
-
 def curve(points: list[dict], floor_s: float, server_key: str) -> dict:
     """Per setting: percentiles of the lab client's unavailability (and the server's own event);
     the fitted line over every run; the floor at each setting."""
@@ -143,28 +98,12 @@ def curve_svg(title: str, xlabel: str, c: dict, server_key: str, server_name: st
 
 
 # -- data-set size: resync and link-down time -----------------------------------------------------------
-def fill(lab, mb: int, value_kb: int = 1024) -> dict:
-    """``mb`` MB in 1 MB values through the master, in pipelines, WAIT 2 after each 32 MB (so the
-    replicas' output buffers never reach their limit)."""
-    master = lab.topo.client(lab.master())
-    value = b"x" * (value_kb * 1024)
-    t = now()
-    n = mb * 1024 // value_kb
-    for start in range(0, n, 32):
-        pipe = master.pipeline(transaction=False)
-        for i in range(start, min(n, start + 32)):
-            pipe.set(f"fill:{i}", value)
-        pipe.execute()
-        master.execute_command("WAIT", 2, 30000)
-    info = master.info("memory")
-    return {"keys": n, "seconds": round(now() - t, 2), "used_memory_mb": round(info["used_memory"] / 2 ** 20)}
-
-
-def link_times(h: RunView, t_fault: float, t_heal: Optional[float], old: str, new: Optional[str]) -> dict:
+def link_times(h: RunView, t_fault: float, t_heal: Optional[float], old: str, new: Optional[str],
+               servers: tuple = ("valkey-master", "valkey-replica1", "valkey-replica2")) -> dict:
     """From the 100 ms role samples: when the other replica's link to the new master was up
     again, and when the rejoined old master was first a replica of it and then linked."""
     samples = sorted(h.server("roles"), key=lambda r: r["time"])
-    other = next((n for n in ("valkey-master", "valkey-replica1", "valkey-replica2") if n not in (old, new)), None)
+    other = next((n for n in servers if n not in (old, new)), None)
     up = next((r["time"] for r in samples if r["time"] > t_fault and other and
                (r["value"]["nodes"].get(other) or {}).get("master") == new and
                (r["value"]["nodes"].get(other) or {}).get("link") == "up"), None)
@@ -175,34 +114,6 @@ def link_times(h: RunView, t_fault: float, t_heal: Optional[float], old: str, ne
     rnd = lambda a, b: None if a is None or b is None else round(a - b, 3)  # noqa: E731
     return {"other_replica": other, "other_link_down_s": rnd(up, t_fault),
             "rejoined_full_resync_s": rnd(synced, as_replica), "rejoined_after_restart_s": rnd(synced, t_heal)}
-
-
-def dataset_points(args, console: Console, recorder, sizes=DATASET_MB) -> list[dict]:
-    from valkey_lab.ha import bench as bench_ha
-    from valkey_lab.ha.lab import NewMaster, Rejoined
-    from valkey_lab.ha.checks import switch_of
-    out = []
-    for mb in sizes:
-        free_gb = available_gb()
-        if free_gb is not None and free_gb < 4 * mb / 1024 + 4:  # three copies, the sync, and room for others
-            out.append({"dataset_mb": mb, "skipped": f"only {free_gb:.1f} GB available"})
-            console.print(f"sweep dataset {mb} MB skipped: only {free_gb:.1f} GB of memory available")
-            continue
-        with bench_ha.ha_lab(args.base_port, recorder) as lab:
-            filled = fill(lab, mb)
-            name = f"sweep-dataset-{mb}mb"
-            o = run(lab, name, observers=lab.observers(), schedule=[
-                Start(Fault("kill", "master")), NewMaster(), Heal(), Rejoined(timeout=240)])
-            h = RunView(o.records, o.name, lab.settings())
-            t = h.t_fault()
-            heal = h.heal()
-            switch = switch_of(h, t, away_from=tuple(h.victims()))
-            row = {"dataset_mb": mb, **filled, "switch_s": None if switch is None else round(switch["time"] - t, 3),
-                   **link_times(h, t, heal["time"] if heal else None, h.victims()[0], switch and switch["new"]),
-                   "memory_available_gb_before": free_gb, "error": o.error}
-            out.append(row)
-            console.print(f"sweep dataset {mb} MB: {row}")
-    return out
 
 
 def available_gb() -> Optional[float]:
@@ -262,53 +173,6 @@ class Loader:
             self._stop.wait(max(0.0, next_t - now()))
 
 
-def load_points(args, console: Console, recorder, rates=LOAD_OPS) -> list[dict]:
-    from valkey_lab.ha import bench as bench_ha
-    from valkey_lab.ha.lab import NewMaster, Rejoined
-    from valkey_lab.runner.run import Hold
-    out = []
-    with bench_ha.ha_lab(args.base_port, recorder) as lab:
-        for rate in rates:
-            for i in range(args.runs):
-                client = bench_ha.follow_client(lab, f"loader-{rate}", follow=False)
-                loader = Loader(client, lab.key(f"load{rate}-{i}"), rate).start()
-                lane = f"lab client @ {rate}/s"
-                with lab.recorder.running(f"sweep-load-{rate}-{i + 1}"):
-                    writer = bench_ha.set_writer(lab, lane, bench_ha.follow_client(lab, lane, follow=False),
-                                                 f"load{rate}-{i}")
-                from valkey_lab.workload.writer import Workload
-                from valkey_lab.ha.lab import ClientResumed
-                try:
-                    o = run(lab, f"sweep-load-{rate}-{i + 1}", workload=Workload([writer]),
-                            observers=lab.observers() + [bench_ha.probe(lab)], schedule=[
-                                Hold(1.0), Start(Fault("kill", "master")), NewMaster(), ClientResumed(count=5),
-                                Hold(1.0), StopWorkload(), Heal(), Rejoined()])
-                finally:
-                    loader.stop()
-                h = RunView(o.records, o.name, lab.settings())
-                m = bench_ha.measure(h)
-                t = h.t_fault()
-                lane_loss = loss.write_loss(h.client_records((lane,)), lane=lane)
-                # loader's own view: its achieved rate before the fault, its first ok batch after it, its loss
-                before = [b for b in loader.batches if b[2] and b[1] < t]
-                span = (before[-1][1] - before[0][0]) if len(before) > 1 else None
-                first_ok = next((b[1] for b in loader.batches if b[2] and b[0] >= t), None)
-                lost = count_missing(client, loader.acked)
-                client.close()
-                row = {"rate": rate, "achieved_per_s": round(len(before) * loader.per_batch / span) if span else None,
-                       "switch_s": m["switch_s"], "writable_s": m["writable_s"],
-                       "lab": unavailable_s(h, t, lane),
-                       "loader_unavailable_s": None if first_ok is None else round(first_ok - t, 3),
-                       "loader_acknowledged": len(loader.acked), "loader_lost": lost,
-                       "loader_failed": loader.failed, "lane_acknowledged": lane_loss["acknowledged"],
-                       "lane_lost": lane_loss["lost"],
-                       "error": o.error}
-                lab.recorder.harness("loader", row)
-                out.append(row)
-                console.print(f"sweep load {rate}/s, run {i + 1}/{args.runs}: {row}")
-    return out
-
-
 def count_missing(client, keys: list[str], chunk: int = 1000) -> Optional[int]:
     missing = 0
     try:
@@ -322,30 +186,30 @@ def count_missing(client, keys: list[str], chunk: int = 1000) -> Optional[int]:
 
 
 # -- the whole sweep -----------------------------------------------------------------------------------
-def run_sweep(args, console: Console, recorder) -> dict:
+def run_sweep(args, console: Console, parts_run: dict) -> dict:
+    """``parts_run``: the topology's own runs (ha/bench.py, cluster/bench.py), wired by bench_cli:
+    ``down-after(ms)``, ``node-timeout(ms)``, ``ping-interval(ms or 0)`` -> points;
+    ``dataset(sizes)``, ``load(rates)`` -> rows."""
     parts = [p for p in PARTS if not getattr(args, "only", None) or p in args.only]
     out: dict = {"parts": parts, "runs_per_value": args.runs}
     if "down-after" in parts:
-        pts = [p for v in DOWN_AFTER_MS for p in ha_points(args, console, recorder, v)]
+        pts = [p for v in DOWN_AFTER_MS for p in parts_run["down-after"](v)]
         out["down_after"] = curve(pts, HA_FLOOR_S, "writable_s")
     if "node-timeout" in parts:
-        pts = [p for v in NODE_TIMEOUT_MS for p in cluster_points(args, console, recorder, v)]
+        pts = [p for v in NODE_TIMEOUT_MS for p in parts_run["node-timeout"](v)]
         out["node_timeout"] = curve(pts, CLUSTER_FLOOR_S, "promotion_s")
     if "ping-interval" in parts:
-        pts = [p for v in PING_INTERVAL_MS
-               for p in cluster_points(args, console, recorder, v if v is not None else 1500, ping_ms=v or 0)]
-        for p in pts:
-            p["ping_interval_ms"] = p["setting_ms"]
+        pts = [p for v in PING_INTERVAL_MS for p in parts_run["ping-interval"](v or 0)]
         out["ping_interval"] = {**curve(pts, CLUSTER_FLOOR_S, "promotion_s"),
                                 "floor": f"node-timeout 3 s + {CLUSTER_FLOOR_S} s",
-                                "note": "node-timeout 3000; 1500 = the default (node-timeout/2, "
-                                        "cluster-ping-interval 0)"}
+                                "note": "node-timeout 3000; 1500 = the default (cluster-ping-interval 0 means "
+                                        "node-timeout/2)"}
         for r in out["ping_interval"]["rows"]:
             r["floor_s"] = 3.0 + CLUSTER_FLOOR_S  # the ping interval moves when PFAIL starts, not node-timeout
     if "dataset" in parts:
-        out["dataset"] = dataset_points(args, console, recorder)
+        out["dataset"] = parts_run["dataset"](DATASET_MB)
     if "load" in parts:
-        out["load"] = load_points(args, console, recorder)
+        out["load"] = parts_run["load"](LOAD_OPS)
     return out
 
 
@@ -439,4 +303,5 @@ def render(console: Console, report: dict) -> None:
         console.print(t)
 
 
-__all__ = ["run_sweep", "render", "write_svgs", "curve", "fit_line", "settings", "link_times", "Loader"]
+__all__ = ["run_sweep", "render", "write_svgs", "curve", "fit_line", "settings", "link_times", "Loader", "count_missing",
+           "available_gb"]

@@ -76,9 +76,10 @@ def heir_probe(lab: ClusterLab) -> RoleProbe:
     return RoleProbe(lab.backend, lab.password, lab.recorder, nodes=lambda: [HEIR])
 
 
-def failover_run(lab: ClusterLab, index: int):
-    """One SIGKILL of node-7000 under every writer; the layout is restored afterwards."""
-    name = f"cluster-bench-{index + 1}"
+def failover_run(lab: ClusterLab, index: int, name: Optional[str] = None):
+    """One SIGKILL of node-7000 under every writer; the layout is restored afterwards. Run
+    names must be unique within a history (``name``; default cluster-bench-N)."""
+    name = name or f"cluster-bench-{index + 1}"
     survivors = [n for n in NODES if n != VICTIM]
     mark = lambda f: Script(lambda lab_, state: lab.recorder.harness(f, shards_calls(lab, survivors)))  # noqa: E731
     shards = lab.topology.shards()
@@ -259,4 +260,166 @@ def render(console: Console, report: dict) -> None:
     console.print(t)
 
 
-__all__ = ["run_bench", "goals", "render", "summarize", "failover_run", "measure", "DEFAULT_BASE_PORT"]
+__all__ = ["run_bench", "goals", "render", "summarize", "failover_run", "measure", "DEFAULT_BASE_PORT", "sweep_cluster",
+           "scorecard", "promotion_version", "heir_probe"]
+
+
+# -- the sweep's cluster parts (bench/sweep.py draws and fits them) ----------------------------------
+def sweep_cluster(args, console: Console, recorder, value_ms: int, ping_ms: Optional[int] = None) -> list[dict]:
+    """The bench's SIGKILL run ``args.runs`` times on a lab with cluster-node-timeout ``value_ms``
+    (or, with ``ping_ms``, node-timeout 3000 and cluster-ping-interval ``ping_ms``; 0 = default)."""
+    from valkey_lab.bench.sweep import settings as with_settings
+    items = [f"cluster/node.conf:cluster-node-timeout={3000 if ping_ms is not None else value_ms}"]
+    if ping_ms is not None:
+        items.append(f"cluster/node.conf:cluster-ping-interval={ping_ms}")
+    setting = value_ms if ping_ms is None else (ping_ms or 1500)
+    part = "node-timeout" if ping_ms is None else "ping-interval"
+    out = []
+    with with_settings(*items):
+        with cluster_lab(getattr(args, "cluster_base_port", None) or DEFAULT_BASE_PORT, recorder) as (lab, _):
+            for i in range(args.runs):
+                o = failover_run(lab, i, name=f"sweep-{part}-{setting}-{i + 1}")
+                m = measure(RunView(o.records, o.name, lab.settings()))
+                c = m["clients"]
+                row = {"setting_ms": setting, "pfail_s": m["pfail_s"], "fail_s": m["fail_s"],
+                       "promotion_s": m["promotion_s"], "lab": c[LAB]["unavailable_s"],
+                       "stock": c[STOCK]["unavailable_s"], "other_shards_failed": c[LAB]["other_shards_failed"],
+                       "error": o.error}
+                out.append(row)
+                console.print(f"sweep {part} {setting} ms, run {i + 1}/{args.runs}: {row}")
+    return out
+
+
+# -- the scorecard's cluster part ---------------------------------------------------------------------
+def scorecard_factories(lab: ClusterLab) -> dict:
+    from valkey_lab.bench import adapters
+    from valkey_lab.bench.scorecard import lane
+    from valkey_lab.clients.cluster import ClusterClient
+    from valkey_lab.runner.lab import client_events
+    host, port = lab.backend.address(NODES[1])
+    policy = lab.policy()
+
+    def lab_client(watch: bool, name: str):
+        c = ClusterClient([lab.backend.address(n) for n in lab.topology.running()], lab.password,
+                          remap=lab.backend.address_map(), policy=policy, socket_timeout=SOCKET_TIMEOUT_S,
+                          watch_promotion=watch, on_event=client_events(lab.recorder, lane(name)))
+        return adapters._Closing(lambda k, v: c.set(k, v), [c.close])
+    return {
+        "redis-py defaults": lambda: adapters.redis_py_cluster(host, port, lab.password, policy, False),
+        "redis-py tuned": lambda: adapters.redis_py_cluster(host, port, lab.password, policy, True),
+        "valkey-py tuned": lambda: adapters.valkey_py_cluster(host, port, lab.password, policy),
+        "valkey-glide-sync": lambda: adapters.glide_cluster(host, port, lab.password, policy),
+        "lab ClusterClient": lambda: lab_client(True, "lab ClusterClient"),
+        "lab ClusterClient no watcher": lambda: lab_client(False, "lab ClusterClient no watcher"),
+    }
+
+
+def scorecard_run(lab: ClusterLab, index: int, names: tuple):
+    from valkey_lab.bench.scorecard import lane
+    from valkey_lab.runner.run import Hold
+    name = f"scorecard-cluster-{index + 1}"
+    made = {n: f() for n, f in scorecard_factories(lab).items() if n in names}
+    lanes = []
+    with lab.recorder.running(name):
+        for i, (n, c) in enumerate(made.items()):
+            prefix = lab.key(name, str(i))
+            lanes.append(Writer(lab.recorder, lane(n), lambda k, v, c=c: (c.set(k, v), None)[1], prefix, pace=0.01,
+                                keys=ShardKeys(prefix, [LAYOUT[VICTIM]]), shard=VICTIM))
+    try:
+        return run(lab, name, workload=Workload(lanes), observers=lab.observers() + [heir_probe(lab)],
+                   schedule=[Start(Fault("kill", VICTIM)), Promoted(), Hold(3.0), StopWorkload(), Heal(), Rejoined()])
+    finally:
+        for c in made.values():
+            c.close()
+
+
+def scorecard(args, console: Console, recorder) -> dict:
+    from valkey_lab.bench.scorecard import CLUSTER_CLIENTS, client_figures, lane, setting_of
+    from valkey_lab.bench.scorecard import summarize as sc_summarize
+    runs = []
+    with cluster_lab(getattr(args, "cluster_base_port", None) or DEFAULT_BASE_PORT, recorder) as (lab, _):
+        for i in range(args.runs):
+            o = scorecard_run(lab, i, CLUSTER_CLIENTS)
+            h = RunView(o.records, o.name, lab.settings())
+            t = h.t_fault()
+            promoted = first_master(h.records, t, exclude=(VICTIM,))
+            m = {"promotion_s": None if promoted is None else round(promoted[1] - t, 4),
+                 "clients": {n: client_figures(h, t, lane(n), promoted and promoted[1]) for n in CLUSTER_CLIENTS},
+                 "error": o.error}
+            runs.append(m)
+            console.print(f"scorecard cluster {i + 1}/{args.runs}: promotion {m['promotion_s']}s; " + ", ".join(
+                f"{n} {c['unavailable_s']}" for n, c in m["clients"].items()))
+        policy = lab.policy()
+    return {"fault": "SIGKILL of node-7000 (writes to its slots)",
+            "server_switch": "node-7003's ROLE says master (10 ms probe)",
+            "settings": {n: setting_of(n, policy) for n in CLUSTER_CLIENTS},
+            "summary": sc_summarize(runs, CLUSTER_CLIENTS, "promotion_s"), "runs": runs}
+
+
+# -- where promotion time goes (bench/promotion.py parses the logs and tabulates) ----------------------
+def promotion_logs(lab: ClusterLab, t_kill_wall: float) -> list[dict]:
+    from valkey_lab.bench.promotion import parse_log
+    events = []
+    for node in NODES:
+        events += parse_log(lab.backend.log(node), t_kill_wall, node)
+    return sorted(events, key=lambda e: e["t_s"])
+
+
+def promotion_idle_run(lab: ClusterLab, index: int, tag: str):
+    """SIGKILL of node-7000 with no client: only the ROLE probe and a 100 ms CLUSTER NODES
+    sampler on the two surviving primaries (for PFAIL)."""
+    from valkey_lab.cluster.observe import FlagSampler
+    from valkey_lab.cluster.topology import PRIMARIES
+    sampler = FlagSampler(lab.topology, lambda: [n for n in PRIMARIES if n != VICTIM], lab.recorder, interval=0.1)
+    return run(lab, f"promotion-{tag}-idle-{index + 1}", observers=[sampler, heir_probe(lab)],
+               schedule=[Start(Fault("kill", VICTIM)), Promoted(), Heal(), Rejoined()])
+
+
+def promotion_measure(lab: ClusterLab, o, mode: str) -> dict:
+    import os
+    from valkey_lab.bench.promotion import timeline_figures, wall_of
+    h = RunView(o.records, o.name, lab.settings())
+    t = h.t_fault()
+    probed = first_master(h.records, t, exclude=(VICTIM,))
+    evts = cluster_events.relative(cluster_events.events(cluster_events.samples_of(h.records)), t)
+    pfail = next((e["t_s"] for e in evts if e["event"] == "fail?" and e["node"] == VICTIM), None)
+    logs = promotion_logs(lab, wall_of(lab.recorder, t))
+    return {"run": o.name, "mode": mode, "promotion_s": None if probed is None else round(probed[1] - t, 4),
+            "pfail_seen_s": pfail, **timeline_figures(logs), "log": logs[:40], "error": o.error,
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
+def promotion_version(args, console: Console, recorder, bin_dir: Optional[str], loaded: bool) -> dict:
+    """Idle kills (and, with ``loaded``, the bench's loaded kills) on the build in ``bin_dir``
+    (None: the one on PATH)."""
+    import os
+    from valkey_lab.backends.local import BIN_ENV, server_version
+    from valkey_lab.bench.promotion import line, summarize as pr_summarize
+    old = os.environ.get(BIN_ENV)
+    if bin_dir:
+        os.environ[BIN_ENV] = str(Path(bin_dir).resolve())
+    else:
+        os.environ.pop(BIN_ENV, None)
+    version = server_version()
+    tag = f"v{version}"
+    runs: dict[str, list[dict]] = {"idle": []}
+    try:
+        with cluster_lab(getattr(args, "cluster_base_port", None) or DEFAULT_BASE_PORT, recorder) as (lab, _):
+            for i in range(args.runs):
+                got = promotion_measure(lab, promotion_idle_run(lab, i, tag), "idle")
+                runs["idle"].append(got)
+                console.print(f"promotion {tag} idle {i + 1}/{args.runs}: {line(got)}")
+            if loaded:
+                runs["loaded"] = []
+                for i in range(args.runs):
+                    o = failover_run(lab, i, name=f"promotion-{tag}-loaded-{i + 1}")
+                    got = promotion_measure(lab, o, "loaded")
+                    runs["loaded"].append(got)
+                    console.print(f"promotion {tag} loaded {i + 1}/{args.runs}: {line(got)}")
+    finally:
+        if old is None:
+            os.environ.pop(BIN_ENV, None)
+        else:
+            os.environ[BIN_ENV] = old
+    return {"valkey": version, "bin": bin_dir or "PATH", "summary": {m: pr_summarize(rs) for m, rs in runs.items()},
+            "runs": runs}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Optional
 
 from rich.console import Console
 from rich.table import Table
@@ -69,11 +70,12 @@ def probe(lab: HALab) -> RoleProbe:
     return RoleProbe(lab.backend, lab.password, lab.recorder, nodes=lambda: SERVERS)
 
 
-def failover_run(lab: HALab, index: int):
-    """One SIGKILL of the master under the four clients; the old master rejoins after."""
+def failover_run(lab: HALab, index: int, name: Optional[str] = None):
+    """One SIGKILL of the master under the four clients; the old master rejoins after. Run
+    names must be unique within a history (``name``; default ha-bench-N)."""
     stock = StockHAClient([lab.backend.address(s) for s in SENTINELS], SERVICE, lab.password, lab.policy,
                           SOCKET_TIMEOUT_S)
-    name = f"ha-bench-{index + 1}"
+    name = name or f"ha-bench-{index + 1}"
     follower = follow_client(lab, LAB_FOLLOW)
     with lab.recorder.running(name):
         lanes = [lab.writer(LAB, replicas=0), lab.writer(LAB_WAIT, replicas=1),
@@ -140,7 +142,7 @@ def summarize(runs: list[dict], down_after_s: float) -> dict:
 
 
 __all__ = ["failover_run", "measure", "summarize", "clients", "lanes_for_picture", "LAB", "LAB_WAIT", "STOCK",
-           "LAB_FOLLOW", "risk_bench", "risk_summary"]
+           "LAB_FOLLOW", "risk_bench", "risk_summary", "sweep_down_after", "sweep_dataset", "sweep_load", "scorecard"]
 
 
 def ha_lab(base_port: int, recorder):
@@ -311,3 +313,174 @@ def risk_bench(args, console: Console, recorder, faults=("partition", "manual"))
     return {"runs_per_fault": args.runs, "modes": {SAFE: "HAClient() (waits for +switch-master)",
                                                    FOLLOW: "HAClient(follow_promotion=True)"},
             "summary": risk_summary(runs), "runs": runs}
+
+
+# -- the sweep's HA parts (bench/sweep.py draws and fits them) ------------------------------------
+def _forget_timing() -> None:
+    from valkey_lab.ha import topology
+    getattr(topology.sentinel_timing, "cache_clear", lambda: None)()  # when it is cached
+
+
+def sweep_down_after(args, console: Console, recorder, value_ms: int) -> list[dict]:
+    """The bench's SIGKILL run ``args.runs`` times on a lab with down-after-milliseconds ``value_ms``."""
+    from valkey_lab.bench.sweep import settings as with_settings
+    out = []
+    with with_settings(f"ha/sentinel.conf:down-after-milliseconds={value_ms}", forget=_forget_timing):
+        with ha_lab(args.base_port, recorder) as lab:
+            for i in range(args.runs):
+                o = failover_run(lab, i, name=f"sweep-down-after-{value_ms}-{i + 1}")
+                m = measure(RunView(o.records, o.name, lab.settings()))
+                c = m["clients"]
+                row = {"setting_ms": value_ms, "switch_s": m["switch_s"], "writable_s": m["writable_s"],
+                       "lab": c[LAB]["unavailable_s"], "follow": c[LAB_FOLLOW]["unavailable_s"],
+                       "stock": c[STOCK]["unavailable_s"], "error": o.error}
+                out.append(row)
+                console.print(f"sweep down-after {value_ms} ms, run {i + 1}/{args.runs}: {row}")
+    return out
+
+
+def fill(lab: HALab, mb: int, value_kb: int = 1024) -> dict:
+    """``mb`` MB in 1 MB values through the master, in pipelines, WAIT 2 after each 32 MB (so the
+    replicas' output buffers never reach their limit)."""
+    master = lab.topo.client(lab.master())
+    value = b"x" * (value_kb * 1024)
+    t = now()
+    n = mb * 1024 // value_kb
+    for start in range(0, n, 32):
+        pipe = master.pipeline(transaction=False)
+        for i in range(start, min(n, start + 32)):
+            pipe.set(f"fill:{i}", value)
+        pipe.execute()
+        master.execute_command("WAIT", 2, 30000)
+    info = master.info("memory")
+    return {"keys": n, "fill_s": round(now() - t, 2), "used_memory_mb": round(info["used_memory"] / 2 ** 20)}
+
+
+def sweep_dataset(args, console: Console, recorder, sizes) -> list[dict]:
+    """Per size: fill the master, SIGKILL it, restart it empty: the other replica's link-down
+    time and the rejoined node's full resync (from the 100 ms role samples)."""
+    from valkey_lab.bench.sweep import available_gb, link_times
+    out = []
+    for mb in sizes:
+        free_gb = available_gb()
+        if free_gb is not None and free_gb < 4 * mb / 1024 + 4:  # three copies, the sync, and room for others
+            out.append({"dataset_mb": mb, "skipped": f"only {free_gb:.1f} GB available"})
+            console.print(f"sweep dataset {mb} MB skipped: only {free_gb:.1f} GB of memory available")
+            continue
+        with ha_lab(args.base_port, recorder) as lab:
+            filled = fill(lab, mb)
+            o = run(lab, f"sweep-dataset-{mb}mb", observers=lab.observers(), schedule=[
+                Start(Fault("kill", "master")), NewMaster(), Heal(), Rejoined(timeout=240)])
+            h = RunView(o.records, o.name, lab.settings())
+            t, heal = h.t_fault(), h.heal()
+            switch = switch_of(h, t, away_from=tuple(h.victims()))
+            row = {"dataset_mb": mb, **filled, "switch_s": None if switch is None else round(switch["time"] - t, 3),
+                   **link_times(h, t, heal["time"] if heal else None, h.victims()[0], switch and switch["new"],
+                                tuple(SERVERS)),
+                   "memory_available_gb_before": round(free_gb, 1) if free_gb else None, "error": o.error}
+            out.append(row)
+            console.print(f"sweep dataset {mb} MB: {row}")
+    return out
+
+
+def sweep_load(args, console: Console, recorder, rates) -> list[dict]:
+    """Per rate: a pipelined loader (bench/sweep.Loader) beside one lab-client lane, SIGKILL of
+    the master: the switch, when each was back, what the loader lost."""
+    from valkey_lab.bench.sweep import Loader, count_missing
+    out = []
+    with ha_lab(args.base_port, recorder) as lab:
+        for rate in rates:
+            for i in range(args.runs):
+                name = f"sweep-load-{rate}-{i + 1}"
+                lane = f"lab client @ {rate}/s"
+                client = follow_client(lab, f"loader-{rate}", follow=False)
+                writer_client = follow_client(lab, lane, follow=False)
+                with lab.recorder.running(name):
+                    writer = set_writer(lab, lane, writer_client, name)
+                loader = Loader(client, lab.key(name, "loader"), rate).start()
+                try:
+                    o = run(lab, name, workload=Workload([writer]), observers=lab.observers() + [probe(lab)], schedule=[
+                        Hold(1.0), Start(Fault("kill", "master")), NewMaster(), ClientResumed(count=5), Hold(1.0),
+                        StopWorkload(), Heal(), Rejoined()])
+                finally:
+                    loader.stop()
+                h = RunView(o.records, o.name, lab.settings())
+                m = measure(h)
+                t = h.t_fault()
+                t_mono = t + lab.recorder.t0  # the loader keeps monotonic readings
+                before = [b for b in loader.batches if b[2] and b[1] < t_mono]
+                span = (before[-1][1] - before[0][0]) if len(before) > 1 else None
+                first_ok = next((b[1] for b in loader.batches if b[2] and b[0] >= t_mono), None)
+                lost = count_missing(client, loader.acked)
+                client.close()
+                writer_client.close()
+                lane_loss = loss.write_loss(h.client_records((lane,)), lane=lane)
+                row = {"rate": rate, "achieved_per_s": round(len(before) * loader.per_batch / span) if span else None,
+                       "switch_s": m["switch_s"], "writable_s": m["writable_s"], "lab": unavailable_s(h, t, lane),
+                       "loader_unavailable_s": None if first_ok is None else round(first_ok - t_mono, 3),
+                       "loader_acknowledged": len(loader.acked), "loader_lost": lost, "loader_failed": loader.failed,
+                       "lane_acknowledged": lane_loss["acknowledged"], "lane_lost": lane_loss["lost"], "error": o.error}
+                lab.recorder.harness("loader", row)
+                out.append(row)
+                console.print(f"sweep load {rate}/s, run {i + 1}/{args.runs}: {row}")
+    return out
+
+
+# -- the scorecard's HA part (bench/scorecard.py tabulates and draws it) ------------------------------
+def scorecard_factories(lab: HALab) -> dict:
+    from valkey_lab.bench import adapters
+    from valkey_lab.bench.scorecard import lane
+    sentinels = [lab.backend.address(s) for s in SENTINELS]
+
+    def lab_client(follow: bool, name: str):
+        c = follow_client(lab, lane(name), follow=follow)
+        return adapters._Closing(lambda k, v: c.call(lambda r: r.set(k, v), idempotent=True), [c.close])
+    return {
+        "redis-py defaults": lambda: adapters.redis_py_sentinel(sentinels, SERVICE, lab.password, lab.policy, False),
+        "redis-py tuned": lambda: adapters.redis_py_sentinel(sentinels, SERVICE, lab.password, lab.policy, True),
+        "valkey-py tuned": lambda: adapters.valkey_py_sentinel(sentinels, SERVICE, lab.password, lab.policy),
+        "lab HAClient": lambda: lab_client(False, "lab HAClient"),
+        "lab HAClient follow": lambda: lab_client(True, "lab HAClient follow"),
+    }
+
+
+def scorecard_run(lab: HALab, index: int, names: tuple):
+    from valkey_lab.bench.scorecard import lane
+    name = f"scorecard-ha-{index + 1}"
+    made = {n: f() for n, f in scorecard_factories(lab).items() if n in names}
+    with lab.recorder.running(name):
+        lanes = [Writer(lab.recorder, lane(n), lambda k, v, c=c: (c.set(k, v), None)[1], lab.key(name, str(i)),
+                        pace=0.01) for i, (n, c) in enumerate(made.items())]
+    try:
+        # Hold: the clients without a retry (redis-py defaults) come back on their own
+        return run(lab, name, workload=Workload(lanes), observers=lab.observers() + [probe(lab)], schedule=[
+            Start(Fault("kill", "master")), NewMaster(), Hold(3.0), StopWorkload(), Heal(), Rejoined()])
+    finally:
+        for c in made.values():
+            c.close()
+
+
+def scorecard(args, console: Console, recorder) -> dict:
+    from valkey_lab.bench.scorecard import HA_CLIENTS, client_figures, lane, setting_of
+    from valkey_lab.bench.scorecard import summarize as sc_summarize
+    runs = []
+    with ha_lab(args.base_port, recorder) as lab:
+        for i in range(args.runs):
+            o = scorecard_run(lab, i, HA_CLIENTS)
+            h = RunView(o.records, o.name, lab.settings())
+            t = h.t_fault()
+            switch = switch_of(h, t, away_from=tuple(h.victims()))
+            writable = first_master(h.records, t, exclude=h.victims())
+            m = {"switch_s": None if switch is None else round(switch["time"] - t, 4),
+                 "writable_s": None if writable is None else round(writable[1] - t, 4),
+                 "clients": {n: client_figures(h, t, lane(n), switch and switch["time"]) for n in HA_CLIENTS},
+                 "error": o.error}
+            runs.append(m)
+            console.print(f"scorecard HA {i + 1}/{args.runs}: switch {m['switch_s']}s; " + ", ".join(
+                f"{n} {c['unavailable_s']}" for n, c in m["clients"].items()))
+        policy = lab.policy
+    out = {"fault": "SIGKILL of the master", "server_switch": "+switch-master (first Sentinel)",
+           "settings": {n: setting_of(n, policy) for n in HA_CLIENTS},
+           "summary": sc_summarize(runs, HA_CLIENTS, "switch_s"), "runs": runs}
+    out["summary"]["server"]["writable_s"] = summary(r["writable_s"] for r in runs)
+    return out
