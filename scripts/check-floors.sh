@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=$(mktemp -d /tmp/valkey-lab-floors.XXXXXX)
 trap 'rm -rf "$venv"' EXIT
-floors=$(sed -n 's/^\([a-z-]*\)>=\([0-9.]*\).*/\1==\2/p' app/requirements.txt)
+floors=$(sed -n 's/^\([a-z0-9-]*\)>=\([0-9.]*\).*/\1==\2/p' app/requirements.txt)
 echo "floors: $(echo $floors)"
 python3 -m venv "$venv"
 "$venv/bin/pip" install -q --disable-pip-version-check $floors pytest hypothesis
