@@ -98,7 +98,8 @@ def main(argv=None) -> int:
     p.add_argument("--ready-samples", type=int, default=3, metavar="N",
                    help="labs built from nothing to time readiness, per topology (default 3; 0 skips)")
     p.add_argument("--risk", action="store_true", help="also run the HA partition and manual-failover faults with "
-                   "the default and the follow-promotion client side by side (--runs each)")
+                   "the default and the follow-promotion client side by side (--risk-runs each)")
+    p.add_argument("--risk-runs", type=int, default=None, metavar="N", help="runs per fault with --risk (default --runs)")
     p.add_argument("--sweep", action="store_true", help="how the cost grows with the settings, the data set and the "
                    "write load (valkey_lab.bench.sweep; JSON, table, SVG)")
     p.add_argument("--only", metavar="PART", action="append", help="with --sweep: only these parts (down-after, "

@@ -297,20 +297,21 @@ def risk_summary(runs: dict[str, list[dict]]) -> dict:
 
 def risk_bench(args, console: Console, recorder, faults=("partition", "manual")) -> dict:
     runs: dict[str, list[dict]] = {f: [] for f in faults}
+    n = getattr(args, "risk_runs", None) or args.runs
     with ha_lab(args.base_port, recorder) as lab:
         for fault in faults:
-            for i in range(args.runs):
+            for i in range(n):
                 out = risk_run(lab, fault, i)
                 got = risk_measure(RunView(out.records, out.name, lab.settings()))
                 runs[fault].append(got)
                 m = got["modes"]
-                console.print(f"HA {fault} {i + 1}/{args.runs}: writable {got['writable_s']}s, switch "
+                console.print(f"HA {fault} {i + 1}/{n}: writable {got['writable_s']}s, switch "
                               f"{got['switch_s']}s; lost: safe {m[SAFE]['loss']['lost']} of "
                               f"{m[SAFE]['loss']['acknowledged']}, follow {m[FOLLOW]['loss']['lost']} of "
                               f"{m[FOLLOW]['loss']['acknowledged']}")
                 if out.error:
                     console.print(f"[red]{out.name} did not finish: {out.error}[/]")
-    return {"runs_per_fault": args.runs, "modes": {SAFE: "HAClient() (waits for +switch-master)",
+    return {"runs_per_fault": n, "modes": {SAFE: "HAClient() (waits for +switch-master)",
                                                    FOLLOW: "HAClient(follow_promotion=True)"},
             "summary": risk_summary(runs), "runs": runs}
 
