@@ -231,12 +231,12 @@ def render(console: Console, report: dict) -> None:
         t = Table(title=f"HA: what following the promotion risks ({risk['runs_per_fault']} runs per fault, both "
                         "modes writing side by side, plain SET)", title_justify="left")
         for col in ("fault", "mode", "unavailable p50", "acknowledged", "lost", "lost per run",
-                    "ok writes to the old master after the promotion"):
+                    "ok writes between the promotion and +switch-master"):
             t.add_column(col)
         for fault, modes in risk["summary"].items():
             for mode, m in modes.items():
                 t.add_row(fault, mode, str(m["unavailable_s"]["p50"]), str(m["acknowledged"]), str(m["lost"]),
-                          str(m["lost_runs"]), str(m["old_master_writes_after_promotion"]))
+                          str(m["lost_runs"]), str(m["ok_between_promotion_and_switch"]))
         console.print(t)
 
 
@@ -291,7 +291,7 @@ def risk_summary(runs: dict[str, list[dict]]) -> dict:
                                 "acknowledged": sum(m["loss"]["acknowledged"] for m in ms),
                                 "lost": sum(m["loss"]["lost"] for m in ms),
                                 "lost_runs": [m["loss"]["lost"] for m in ms],
-                                "old_master_writes_after_promotion": sum(m["ok_between_writable_and_switch"] for m in ms)}
+                                "ok_between_promotion_and_switch": sum(m["ok_between_writable_and_switch"] for m in ms)}
     return out
 
 
