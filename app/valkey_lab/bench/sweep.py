@@ -87,6 +87,9 @@ def curve_svg(title: str, xlabel: str, c: dict, server_key: str, server_name: st
                "points": [(r["setting_ms"] / 1000, r["unavailable_s"]["p50"]) for r in c["rows"]]},
               {"name": "lab client p95", "kind": "dashed",
                "points": [(r["setting_ms"] / 1000, r["unavailable_s"]["p95"]) for r in c["rows"]]}]
+    if any(r.get("follow_unavailable_s") for r in c["rows"]):
+        series.append({"name": "follow-promotion mode p50", "kind": "line", "points": [
+            (r["setting_ms"] / 1000, (r.get("follow_unavailable_s") or {}).get("p50")) for r in c["rows"]]})
     f = c["fit_unavailable"]
     xs = [r["setting_ms"] / 1000 for r in c["rows"]]
     if f["a"] is not None:
