@@ -343,7 +343,9 @@ def sweep_down_after(args, console: Console, recorder, value_ms: int) -> list[di
 def fill(lab: HALab, mb: int, value_kb: int = 1024) -> dict:
     """``mb`` MB in 1 MB values through the master, in pipelines, WAIT 2 after each 32 MB (so the
     replicas' output buffers never reach their limit)."""
-    master = lab.topo.client(lab.master())
+    import redis
+    host, port = lab.backend.address(lab.master())
+    master = redis.Redis(host, port, password=lab.password, socket_timeout=120, socket_connect_timeout=5)
     value = b"x" * (value_kb * 1024)
     t = now()
     n = mb * 1024 // value_kb
@@ -354,6 +356,7 @@ def fill(lab: HALab, mb: int, value_kb: int = 1024) -> dict:
         pipe.execute()
         master.execute_command("WAIT", 2, 30000)
     info = master.info("memory")
+    master.close()
     return {"keys": n, "fill_s": round(now() - t, 2), "used_memory_mb": round(info["used_memory"] / 2 ** 20)}
 
 
