@@ -127,10 +127,10 @@ def test_the_client_wakes_its_backoff_and_rereads_the_map(monkeypatch):
     initialized = []
 
     class Manager:
-        slots_cache, nodes_cache = {}, {}
+        slots_cache, nodes_cache, startup_nodes = {}, {}, {"127.0.3.1:7000": None}
 
         def initialize(self):
-            initialized.append(1)
+            initialized.append(sorted(self.startup_nodes))
 
     def fake_init(self, *args, **kwargs):
         self.nodes_manager = Manager()
@@ -151,7 +151,8 @@ def test_the_client_wakes_its_backoff_and_rereads_the_map(monkeypatch):
     start = time.monotonic()
     assert client.call(fn, idempotent=True) == "OK"
     assert time.monotonic() - start < 2.0  # not the 5 s backoff step
-    assert initialized == [1]  # the slot map re-read after the watcher's signal, before the retry
+    # the slot map re-read after the watcher's signal, before the retry, from the node that showed it
+    assert initialized == [["127.0.3.4:7003"]]
     client._reachable(A, True)
     assert client.unreachable == set()
     client.close()

@@ -233,6 +233,23 @@ class ClusterClient:
             if self.on_event is not None and self.watcher.signals:
                 self.on_event({"kind": "promotion-seen", **self.watcher.signals[-1]})
 
+    def _reread_map(self) -> None:
+        """Re-read the slot map from the node that showed the promotion (the others may learn
+        it a moment later: asking a random one could bring back the old map)."""
+        nm = self.rc.nodes_manager
+        via = self.watcher.signals[-1]["via"] if self.watcher is not None and self.watcher.signals else None
+        if via is None:
+            nm.initialize()
+            return
+        host, _, port = via.rpartition(":")
+        node, saved = ClusterNode(host, int(port)), nm.startup_nodes
+        nm.startup_nodes = {node.name: node}  # redis-py sets them to every node it found, once it succeeds
+        try:
+            nm.initialize()
+        except Exception:
+            nm.startup_nodes = saved
+            raise
+
     def _poll(self, addr: Addr):
         conn = self._pollers.get(addr)
         if conn is None:
@@ -269,7 +286,7 @@ class ClusterClient:
             try:
                 if self._stale.is_set():  # the watcher saw the slots taken over: the new map first
                     self._stale.clear()
-                    self.rc.nodes_manager.initialize()
+                    self._reread_map()
                 return fn(self.rc)
             except RedisClusterException as exc:
                 if any(s in str(exc) for s in _UNAVAILABLE):
