@@ -44,8 +44,9 @@ def client_figures(h: RunView, t: float, lane: str, switch_t) -> dict:
     application saw, acknowledged writes lost."""
     ops = h.lane(lane)
     gap = unavailable_s(h, t, lane)
-    after = [op for op in ops if switch_t is not None and op.t_invoke >= switch_t]
-    first = availability.first_ok_after(after, switch_t) if switch_t is not None else None
+    # caught up: the first write of the lane (the one retrying through the switch included)
+    # that completed ok at or after the server's switch
+    first = availability.first_ok_after(ops, switch_t) if switch_t is not None else None
     surfaced = [op for op in ops if op.t_complete is not None and op.type in ("fail", "info")]
     return {"unavailable_s": gap,
             "lag_s": availability.client_lag(switch_t, first.t_complete if first else None),

@@ -124,8 +124,13 @@ def measure(h: RunView) -> dict:
         others = [op for lane in {op.lane for op in h.ops} if lane and lane.startswith(client + "|")
                   and lane != dead for op in h.lane(lane)]
         gap = unavailable_s(h, t, dead)
+        # the client caught up when any write of the dead shard's lane completed ok after the
+        # promotion (the one retrying through it included); unavailable_s counts only writes
+        # invoked after the kill, so it also holds the lane's pace and one round trip
+        caught = None if promoted is None else availability.first_ok_after(h.lane(dead), t + promoted)
         out["clients"][client] = {
-            "unavailable_s": gap, "lag_after_promotion_s": availability.client_lag(promoted, gap),
+            "unavailable_s": gap,
+            "lag_after_promotion_s": availability.client_lag(promoted, None if caught is None else caught.t_complete - t),
             "dead_shard_not_ok": sum(not op.ok for op in h.lane(dead)), "other_shards_ops": len(others),
             "other_shards_failed": sum(not op.ok for op in others),
             "loss": loss.write_loss(h.client_records((dead,)), lane=dead, min_replicated=1 if client == LAB_WAIT else 0)}
