@@ -134,8 +134,8 @@ def test_all_lost_without_writes_or_reads_is_unknown():
     assert v == Verdict("gone", None, {"writes": 0, "survived": 0, "survived_keys": [], "unread": 0},
                         "> 0 writes, all lost", "no such write in the history")
     v = inv.all_lost(h, h.ops[:2], "gone")
-    assert v.valid is None and v.missing == "a final read of 1 of those keys, e.g. ['b']"
-    assert v.expected == "survived 0" and v.observed["unread"] == 1
+    assert v == Verdict("gone", None, {"writes": 2, "survived": 0, "survived_keys": [], "unread": 1}, "survived 0",
+                        "a final read of 1 of those keys, e.g. ['b']")
 
 
 # ---------------------------------------------------------------------------------------- fail_applied
@@ -160,10 +160,13 @@ def test_fail_applied_valid_unknown_and_by_lane():
                                           "unexpected": 0, "unexpected_keys": []}, "0 and 0")
     assert inv.fail_applied(h, lane="l").valid is True
     v = inv.fail_applied(h, lane="m")
-    assert v.valid is None and v.missing == "a final read of any written key" and v.expected == "0 and 0"
-    assert v.observed["failed"] == 0
+    assert v == Verdict(NAME_FAIL, None, {"failed": 0, "fail_applied": 0, "fail_applied_keys": [],
+                                          "unexpected": 0, "unexpected_keys": []}, "0 and 0",
+                        "a final read of any written key")
     v = inv.fail_applied(h, lane="z")
-    assert v.valid is None and v.missing == "no write in the history"
+    assert v == Verdict(NAME_FAIL, None, {"failed": 0, "fail_applied": 0, "fail_applied_keys": [],
+                                          "unexpected": 0, "unexpected_keys": []}, "0 and 0",
+                        "no write in the history")
     assert inv.fail_applied(B().read("a", None, 0, 1).view()).missing == "no write in the history"
     h = B().write("a", 1, 0, 1, lane="l").write("b", 1, 0, 1, type="fail", lane="m").read("b", 1, 2, 3).view()
     assert inv.fail_applied(h, lane="l").valid is None and inv.fail_applied(h, lane="m").valid is False
@@ -198,9 +201,8 @@ def test_counter_without_incr_or_final_read_is_unknown():
     v = inv.counter(B().incr("c", 1, 0, 1, lane="other").view(), lane="mine")
     assert v.missing == "no INCR in lane mine"
     v = inv.counter(B().incr("c", 1, 0, 1).read("d", "1", 0, 1).view())
-    assert v.valid is None and v.missing == "a final read of the counter c" and v.expected == EXPECT_INCR
-    assert v.observed == {"ok": 1, "info": 0, "final": None, "lost": None, "double_applied": None,
-                          "duplicate_results": []}
+    assert v == Verdict(NAME_INCR, None, {"ok": 1, "info": 0, "final": None, "lost": None, "double_applied": None,
+                                          "duplicate_results": []}, EXPECT_INCR, "a final read of the counter c")
 
 
 def test_counter_in_another_lane_and_several_keys():
@@ -208,7 +210,7 @@ def test_counter_in_another_lane_and_several_keys():
     assert inv.counter(h, lane="x").valid is True and inv.counter(h, lane="x").observed["ok"] == 1
     h = B().incr("c", 1, 0, 1).incr("d", 1, 0, 1).read("c", "1", 2, 3).view()
     v = inv.counter(h)
-    assert v.valid is False and "touches keys ['c', 'd']" in v.observed and v.expected is None
+    assert v == Verdict(NAME_INCR, False, "the counter lane touches keys ['c', 'd']: pass key=")
 
 
 # --------------------------------------------------------------------------------------- availability
@@ -234,15 +236,17 @@ def test_available_within_without_the_fault_or_an_ok_op():
     assert v == Verdict("the clients of lane l were served again within x (5s)", None, None, "<= 5",
                         "the fault (no nemesis op)")
     v = inv.available_within(h, "l", 10.0, 5, "x")
-    assert v.valid is None and v.missing == "an op of lane l completed ok after the fault" and v.expected == "<= 5"
-    assert v.observed is None
+    assert v == Verdict("the clients of lane l were served again within x (5s)", None, None, "<= 5",
+                        "an op of lane l completed ok after the fault")
+    v = inv.available_within(h, "empty", 10.0, 5, "x")  # no op of the lane at all
+    assert v.valid is None and v.missing == "an op of lane empty completed ok after the fault"
 
 
 def test_available_within_no_ok_op_beyond_the_bound_is_invalid():
     h = (B().write("a", 1, 10.0, 13.0, lane="l", type="info").write("b", 1, 10.0, 16.25, lane="l", type="fail")
          .write("c", 1, 11.0, None, lane="l").view())
     v = inv.available_within(h, "l", 10.0, 5, "x")
-    assert v.valid is False and v.observed == "no ok op in 6.25s" and v.expected == "<= 5"
+    assert v == Verdict("the clients of lane l were served again within x (5s)", False, "no ok op in 6.25s", "<= 5")
     assert inv.available_within(h, "l", 10.0, 6.25, "x").valid is None
     assert inv.available_within(h, "l", 10.0, 6.2, "x").valid is False
 
@@ -254,9 +258,10 @@ def test_unavailable_at_least_a_floor():
     v = inv.unavailable_at_least(h, "l", 10.0, 4.5, "down-after")
     assert v.valid is False and v.observed == 4.0 and v.expected == ">= 4.5"
     v = inv.unavailable_at_least(h, "l", None, 4, "x")
-    assert v.valid is None and v.missing == "the fault (no nemesis op)" and v.expected == ">= 4" and v.observed is None
+    assert v == Verdict("no op of lane l succeeded before x (4s)", None, None, ">= 4", "the fault (no nemesis op)")
     v = inv.unavailable_at_least(h, "m", 10.0, 4, "x")
-    assert v.valid is None and v.missing == "an op of lane m completed ok after the fault" and v.expected == ">= 4"
+    assert v == Verdict("no op of lane m succeeded before x (4s)", None, None, ">= 4",
+                        "an op of lane m completed ok after the fault")
     h = B().write("a", 1, 10.0, 11.0, lane="l", replicated=0).view()
     assert inv.unavailable_at_least(h, "l", 10.0, 1, "x").observed == 1.0
 
@@ -275,7 +280,8 @@ def test_no_failed_writes():
     assert inv.no_failed_writes(h2, "l").valid is True
     assert inv.no_failed_writes(h2, "l").observed == {"writes": 2, "fail": 0, "examples": []}
     v = inv.no_failed_writes(h, "l", since=5.1)
-    assert v.valid is None and v.missing == "a write of lane l" and v.expected == 0 and v.observed is None
+    assert v == Verdict("no write of lane l failed for good (refusals were retried to success or are 'info')", None,
+                        None, 0, "a write of lane l")
 
 
 # ------------------------------------------------------------------------------- one writable master
@@ -293,6 +299,7 @@ def test_attribution_by_node_stale_lane_or_the_master_the_lane_followed():
          .write("a", 1, 1.0, 2.0, lane="w", node="10.0.0.2:6379")  # recorded node, by address
          .write("b", 1, 1.0, 2.0, lane="w", node="nX")  # an unknown address stays as it is
          .write("c", 1, 1.0, 2.0, lane="stale:n9")
+         .write("c2", 1, 1.0, 2.0, lane="stale:n9:7000")
          .write("d", 1, 1.0, 2.0, lane="w")  # before the first change: the master it left
          .write("e", 1, 5.0, 6.0, lane="w")  # invoked at the change: the new master
          .write("f", 1, 6.9, 7.5, lane="w")
@@ -302,8 +309,15 @@ def test_attribution_by_node_stale_lane_or_the_master_the_lane_followed():
          .write("j", 1, 8.0, 9.0))
     h = b.view(SETTINGS)
     who = inv.attribution(h)
-    assert {op.key: who(op) for op in h.ops} == {"a": "n2", "b": "nX", "c": "n9", "d": "n1", "e": "n2", "f": "n2",
-                                                 "g": None, "h": None, "i": None, "j": None}
+    assert {op.key: who(op) for op in h.ops} == {"a": "n2", "b": "nX", "c": "n9", "c2": "n9:7000", "d": "n1",
+                                                 "e": "n2", "f": "n2", "g": None, "h": None, "i": None, "j": None}
+
+
+def test_attribution_of_ops_without_a_lane_follows_the_changes_of_the_empty_lane():
+    b = B().add(**change(1.0, "", "10.0.0.1:6379", "10.0.0.2:6379")).write("a", 1, 2.0, 3.0).write("b", 1, 0.0, 0.5)
+    h = b.view(SETTINGS)
+    who = inv.attribution(h)
+    assert [who(op) for op in h.ops] == ["n2", "n1"]
 
 
 def test_one_writable_master_valid_when_each_write_came_from_the_only_master():
@@ -353,8 +367,14 @@ def test_one_writable_master_without_snapshots_or_attributed_writes_is_unknown()
                         "role snapshots (the roles observer)")
     b = B().roles(1.0, ["n1"]).write("a", 1, 0.0, 1.0, lane="w").write("b", 1, 0.0, 1.0, lane="w", type="fail")
     v = inv.one_writable_master(b.view())
-    assert v.valid is None and v.missing == "writes attributed to the node that acknowledged them"
-    assert v.observed == {"writes": 1} and v.expected == "overlap 0"
+    assert v == Verdict("at most one master accepted acknowledged writes at any moment", None, {"writes": 1},
+                        "overlap 0", "writes attributed to the node that acknowledged them")
+
+
+def test_the_overlap_is_rounded_to_the_millisecond():
+    b = (B().roles(5.0, ["n1", "n2"]).write("a", 1, 5.0, 5.1, lane="stale:n1")
+         .write("b", 1, 5.1, 5.22345, lane="stale:n2"))
+    assert inv.one_writable_master(b.view()).observed["overlap_s"] == 0.123
 
 
 def test_one_writable_master_with_a_custom_attribution_falling_back_to_the_default():
@@ -475,6 +495,11 @@ NAME_WIN = ("any linearizability violation involves an op acknowledged in the 1.
     ([cxop(5.0, None)], 1),  # never completed
     ([{"complete": 12.0}], 0),
     ([cxop(None, 9.0), cxop(1.0, 2.0)], 1),
+    ([cxop(None, 10.0)], 1),  # completed exactly at the fault, not in flight across it
+    ([cxop(None, 10.0000005)], 1),
+    ([cxop(None, 10.0 + 1e-6)], 1),  # the bound itself
+    ([cxop(None, 10.5)], 0),
+    ([cxop(None, 11.2)], 0),
 ])
 def test_explained_by_lost_window(ops, inside):
     got = {"valid": False, "counterexample": {"ops": ops}}
