@@ -85,3 +85,38 @@ def test_at_puts_a_monotonic_reading_on_the_historys_clock_to_the_microsecond():
     assert rec.at(50.0) == 0.0 and rec.at(52.5) == 2.5 and rec.at(49.0) == -1.0
     assert rec.at(51.12345678) == 1.123457
     assert rec.at(51.0000004) == 1.0
+
+
+def test_the_clock_may_be_given_positionally():
+    ticks = iter([7.0, 7.5])
+    rec = RunRecorder(lambda: next(ticks))
+    assert rec.t0 == 7.0
+    rec.harness("x", None)
+    assert rec.records()[0]["time"] == 0.5
+
+
+def test_a_meta_record_appended_while_a_run_is_on_is_not_tagged():
+    rec = recorder()
+    with rec.running("r"), rec._lock:
+        rec._append({"kind": "meta", "x": 1})
+        rec._append({"kind": "harness", "f": "y"})
+    assert [r.get("run") for r in rec.records()] == [None, "r"]
+
+
+def test_a_fail_answer_records_what_the_server_answered():
+    rec = recorder()
+    with rec.op(0, "cas", "k", [1, 2]) as op:
+        op.fail(5, lane="cas")
+    done = rec.records()[-1]
+    assert (done["type"], done["value"], done["lane"]) == ("fail", 5, "cas")
+    with rec.op(0, "cas", "k", [1, 2]) as op:
+        op.fail()
+    assert rec.records()[-1]["value"] == [1, 2]
+
+
+def test_the_error_kind_is_the_part_before_the_first_separator():
+    from valkey_lab.history.model import error_kind
+    assert error_kind("TimeoutError: Timeout reading from 10.0.0.1:6379: gone") == "TimeoutError"
+    assert error_kind("Timeout: a: b") == "Timeout"
+    assert error_kind("READONLY") is None and error_kind("not a class: x") is None
+    assert error_kind(None) is None and error_kind("") is None

@@ -114,3 +114,10 @@ def test_as_dict_is_the_json_reports_form():
     assert bad.as_dict() == {"name": "b", "status": "fail", "passed": False, "valid": False, "duration_s": 0.0,
                              "metrics": {}, "details": {}, "checks": [], "error": "boom"}
     assert Judgement("u").as_dict()["status"] == "unknown" and Judgement("u").as_dict()["valid"] is None
+
+
+def test_compose_takes_a_sequence_of_verdicts_too():
+    from valkey_lab.checkers.verdict import compose
+    assert compose([Verdict("a", True), Verdict("b", None)]) is None
+    assert compose((Verdict("a", True), {"valid": False})) is False
+    assert compose([]) is True
