@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "app" / "valkey_lab"
 # Lowest floor first. A folder (or top-level module) may import its own floor and below.
 FLOORS = [
     {"util", "history", "clients"},
-    {"loop"},
+    {"loop", "generators"},
     {"backends", "nemesis", "workload"},
     {"topology", "report"},
     {"checkers"},

@@ -8,7 +8,11 @@ goes through:
 
 records the invoke, then ``ok`` (what the body completed, or ``ok`` with the invoke's value
 when it completed nothing), or, when the body raised, ``fail`` or ``info`` from the exception
-(``outcome``) with the error as ``"<ExceptionClass>: <message>"`` (``describe``). The
+(``outcome``) with the error as ``"<ExceptionClass>: <message>"`` (``describe``). With
+``where=`` (a callable naming the node the client last talked to, e.g. ``"host:port"``), a
+completion the server answered carries ``node``: the node that acknowledged it, which the
+one-writable-master checker needs (an exception's completion does not: the client may not
+know where the last attempt went). The
 exception is recorded, not raised: a client op that fails is data. A ``Worker`` is one client
 thread's identity: it takes a new process after an ``info`` (Jepsen's interpreter does the
 same: the old op may still be in flight), so a history never has two ops of one process
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 from contextlib import contextmanager
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import redis
 
@@ -48,8 +52,9 @@ class Pending:
     """An op invoked and not completed yet. Complete it once: ``ok`` or ``fail`` when the
     server answered, ``raised`` with the exception that ended it."""
 
-    def __init__(self, recorder: "RunRecorder", handle: Handle, extra: dict):
-        self._rec, self._handle, self._extra = recorder, handle, extra
+    def __init__(self, recorder: "RunRecorder", handle: Handle, extra: dict,
+                 where: Optional[Callable[[], Optional[str]]] = None):
+        self._rec, self._handle, self._extra, self._where = recorder, handle, extra, where
         self.type: Optional[str] = None  # the completion, once recorded
         self.error: Optional[str] = None
 
@@ -60,11 +65,20 @@ class Pending:
 
     def ok(self, value: Any = ..., **extra: Any) -> None:
         """``value``: what the op returned (a read's value, INCR's counter); by default the invoke's."""
-        self._complete("ok", value, extra)
+        self._complete("ok", value, self._node(extra))
 
     def fail(self, value: Any = ..., **extra: Any) -> None:
         """An answer that shows the op did not happen (a cas that found another value)."""
-        self._complete("fail", value, extra)
+        self._complete("fail", value, self._node(extra))
+
+    def _node(self, extra: dict) -> dict:
+        if self._where is None or "node" in extra:
+            return extra
+        try:
+            node = self._where()
+        except Exception:  # noqa: BLE001 - attribution is evidence, never a reason to lose the op
+            node = None
+        return {**extra, "node": node} if node else extra
 
     def raised(self, error: BaseException) -> None:
         self.error = describe(error)
@@ -101,14 +115,16 @@ class RunRecorder(Recorder):
     def worker(self) -> "Worker":
         return Worker(self)
 
-    def begin(self, process: Any, f: str, key: Optional[str], value: Any = None, **extra: Any) -> Pending:
+    def begin(self, process: Any, f: str, key: Optional[str], value: Any = None,
+              where: Optional[Callable[[], Optional[str]]] = None, **extra: Any) -> Pending:
         """Record the invoke of an op; its completion repeats ``extra`` (e.g. the lane)."""
-        return Pending(self, self.invoke(process, f, key, value, **extra), extra)
+        return Pending(self, self.invoke(process, f, key, value, **extra), extra, where)
 
     @contextmanager
-    def op(self, process: Any, f: str, key: Optional[str], value: Any = None, **extra: Any) -> Iterator[Pending]:
+    def op(self, process: Any, f: str, key: Optional[str], value: Any = None,
+           where: Optional[Callable[[], Optional[str]]] = None, **extra: Any) -> Iterator[Pending]:
         """Journal one client op around the body of the ``with`` (see the module's docstring)."""
-        pending = self.begin(process, f, key, value, **extra)
+        pending = self.begin(process, f, key, value, where, **extra)
         try:
             yield pending
         except Exception as exc:  # noqa: BLE001 - every outcome of a client op is recorded, none raised
@@ -149,10 +165,11 @@ class Worker:
         self.process = recorder.process()
 
     @contextmanager
-    def op(self, f: str, key: Optional[str], value: Any = None, **extra: Any) -> Iterator[Pending]:
+    def op(self, f: str, key: Optional[str], value: Any = None, where: Optional[Callable[[], Optional[str]]] = None,
+           **extra: Any) -> Iterator[Pending]:
         pending: Optional[Pending] = None
         try:
-            with self.recorder.op(self.process, f, key, value, **extra) as pending:
+            with self.recorder.op(self.process, f, key, value, where, **extra) as pending:
                 yield pending
         finally:
             if pending is not None and pending.type == "info":
