@@ -63,7 +63,10 @@ def test_json_results_and_any_invalid_history_fails_the_run(tmp_path):
     cx = results[1]["counterexample"]
     assert cx["op"] == {"process": 0, "type": "ok", "f": "read", "key": None, "value": 1,
                         "invoke": 0.007, "complete": 0.008, "index": 7}
-    assert "after p0 write 1, p2 write 3 the register holds 3, so p0 read 1 is impossible" in cx["summary"]
+    assert cx["summary"] == ("p0 read 1 (ok, invoked 0.007s, completed 0.008s) cannot be linearized: p0 write 1 (ok, "
+                             "invoked 0.001s, completed 0.002s) sets 1, then p2 write 3 (ok, invoked 0.005s, completed "
+                             "0.006s) overwrites it, all before p0 read 1 is invoked, and no other op sets it, so p0 read 1 "
+                             "is impossible.")
 
 
 def test_script_runs_from_the_repo_root_without_path_tricks():
@@ -114,6 +117,8 @@ def test_model_mismatch_is_bad_input(capsys):
     ([], "the following arguments are required"),
     (["x.edn", "--timeout", "soon"], "invalid float value"),
     (["x.edn", "--timeout", "0"], "--timeout must be positive"),
+    (["x.edn", "--jobs", "two"], "invalid int value"),
+    (["x.edn", "--nil-read", "maybe"], "invalid choice: 'maybe'"),
 ])
 def test_argument_errors_are_one_line_and_exit_2(capsys, argv, fragment):
     with pytest.raises(SystemExit) as exit_:
@@ -124,25 +129,54 @@ def test_argument_errors_are_one_line_and_exit_2(capsys, argv, fragment):
     assert err.count("\n") == 1 and fragment in err and "usage:" not in err
 
 
-def _hard_kv(path, n=12):
-    """n concurrent appends, a concurrent put "z" and a get "zz": every order has to be tried."""
-    def op(p, typ, f, value):
-        return f'{{:process {p}, :type :{typ}, :f :{f}, :key "k", :value {value}}}'
-    lines = [op(p, "invoke", "append", f'"{chr(97 + p)}"') for p in range(n)]
-    lines += [op(n, "invoke", "put", '"z"'), op(n + 1, "invoke", "get", "nil")]
-    lines += [op(p, "ok", "append", f'"{chr(97 + p)}"') for p in range(n)]
-    lines += [op(n, "ok", "put", '"z"'), op(n + 1, "ok", "get", '"zz"')]
-    path.write_text("\n".join(lines) + "\n")
+def _hard(path):
+    from tests.unit.test_linearizable_classes import hard_register
+    from valkey_lab.history.edn import write_edn
+    write_edn(hard_register(), path)
     return str(path)
 
 
 def test_timeout_is_exit_3_unless_another_history_is_invalid(tmp_path, capsys):
-    hard = _hard_kv(tmp_path / "hard.edn")
+    hard = _hard(tmp_path / "hard.edn")
     out = tmp_path / "r.json"
-    assert main([hard, "--model", "kv", "--timeout", "0.2", "--json", str(out)]) == 3
-    assert json.loads(out.read_text())["results"][0]["valid"] is None
-    assert "unknown (timeout)" in capsys.readouterr().out
-    assert main([hard, str(JEPSEN / "kv-lost-append.edn"), "--model", "kv", "--timeout", "0.2"]) == 1
+    assert main([hard, "--timeout", "0.2", "--json", str(out)]) == 3
+    result = json.loads(out.read_text())["results"][0]
+    assert result["valid"] is None and result["reason"] == "timeout"
+    assert capsys.readouterr().out.startswith("hard.edn: unknown (timeout)")
+    assert main([hard, str(JEPSEN / "register-stale-read.edn"), "--timeout", "0.2"]) == 1
+    out = capsys.readouterr().out
+    assert "NOT linearizable" in out and "hard.edn: unknown (timeout)" in out
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["x.edn", "--max-memory", "lots"], "--max-memory: expected a size like 2G, 500M or 1048576"),
+    (["x.edn", "--max-memory", "0"], "--max-memory must be positive"),
+    (["x.edn", "--jobs", "0"], "--jobs must be at least 1"),
+    (["x.edn", "--init", "[1"], "--init: not an EDN value"),
+    (["x.edn", "--model", "kv", "--init", "[1]"], "--init: the kv model starts from a string"),
+])
+def test_new_option_errors_are_one_line_and_exit_2(capsys, argv, fragment):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and fragment in err and "usage:" not in err, err
+
+
+def test_init_values_are_edn(tmp_path):
+    from valkey_lab.checkers.cli import parse_init, parse_size
+    assert parse_init("0", "register") == 0 and parse_init("nil", "register") is None
+    assert parse_init(":a", "register") == "a" and parse_init('"x y"', "register") == "x y"
+    assert parse_init("[1 2]", "register") == [1, 2]
+    assert parse_init("abc", "kv") == "abc" and parse_init('"a b"', "kv") == "a b" and parse_init("7", "kv") == "7"
+    assert parse_size("2G") == 2 << 30 and parse_size("500M") == 500 << 20 and parse_size("1.5g") == 3 << 29
+    assert parse_size("4096") == 4096 and parse_size("64k") == 64 << 10 and parse_size("1GB") == 1 << 30
+
+
+def test_all_keys_and_jobs_give_the_same_verdicts(tmp_path):
+    out = tmp_path / "r.json"
+    for jobs in ("1", "2"):
+        assert main([str(JEPSEN / "kv-lost-append.edn"), "--model", "kv", "--jobs", jobs, "--all-keys",
+                      "--json", str(out)]) == 1
+        assert json.loads(out.read_text())["results"][0]["valid"] is False
 
 
 def test_export_edn_writes_a_history_jepsen_tools_read_back(tmp_path):

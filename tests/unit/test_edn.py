@@ -80,6 +80,26 @@ def test_multi_line_forms_and_tagged_records(tmp_path):
     assert lines == [2, 6] and records[0]["value"] == records[1]["value"] == "a\nb"
 
 
+def test_a_history_as_one_list_with_comments_reads_the_same(tmp_path):
+    lines = (DATA / "jepsen" / "register-valid.edn").read_text().splitlines()
+    listed = tmp_path / "listed.edn"
+    listed.write_text("; a Jepsen history as one list\n(" + "\n ; an op\n ".join(lines) + ") ; the end\n")
+    assert read_edn(listed) == read_edn(DATA / "jepsen" / "register-valid.edn")
+
+
+def test_independent_tuples_read_on_the_fast_path(tmp_path, monkeypatch):
+    from valkey_lab.history import edn
+    path = tmp_path / "h.edn"
+    path.write_text('{:process 0, :type :invoke, :f :read, :value [1 nil]}\n'
+                    '{:process 0, :type :ok, :f :read, :value [1 [3 4]], :time 5}\n'
+                    '{:process 1, :type :invoke, :f :cas, :value [2 [nil 4]]}\n'
+                    '{:process 1, :type :ok, :f :cas, :value [:k [[1 2] "x"]]}\n')
+    monkeypatch.setattr(edn, "_forms", lambda text: pytest.fail("fell back to the full parser"))
+    records = read_history(path)
+    assert [r["value"] for r in records] == [[1, None], [1, [3, 4]], [2, [None, 4]], ["k", [[1, 2], "x"]]]
+    assert type(records[3]["value"][0]) is str
+
+
 @pytest.mark.parametrize("text, line, expected", [
     ('{:process 0, :type :invoke, :f :read}\n{:process 0, :type :ok, :value 1}\n', 2, "expected a map like {:process 0"),
     ('{:process 0, :type :invoke, :f :read}\n[1 2]\n', 2, "expected a map like {:process 0, :type :ok"),

@@ -60,15 +60,16 @@ def test_stale_read_whole_result():
     result = check(h(ok(0, "write", 1, 0, 1), ok(0, "write", 2, 2, 3), ok(1, "read", 1, 4, 5)))
     w1, w2, r1 = op_dict(0, "write", 1, 0.0, 1.0, 0), op_dict(0, "write", 2, 2.0, 3.0, 2), op_dict(1, "read", 1, 4.0, 5.0, 4)
     cx = {"key": None,
-          "summary": "p1 read 1 (ok, invoked 4s, completed 5s) cannot be linearized: after p0 write 1, "
-                     "p0 write 2 the register holds 2, so p1 read 1 is impossible.",
-          "op": r1,
+          "summary": "p1 read 1 (ok, invoked 4s, completed 5s) cannot be linearized: p0 write 1 (ok, invoked 0s, completed 1s) "
+                     "sets 1, then p0 write 2 (ok, invoked 2s, completed 3s) overwrites it, all before p1 read 1 "
+                     "is invoked, and no other op sets it, so p1 read 1 is impossible.",
+          "blocked": "p1 read 1", "op": r1,
           "states": [{"order": ["p0 write 1", "p0 write 2"], "state": 2, "linearized": 2, "impossible": "p1 read 1"}],
           "concurrent": [],
           "ops": [dict(w1, role="before"), dict(w2, role="before"), dict(r1, role="failed")]}
     assert without_seconds(result) == {
-        "valid": False, "model": "register", "ops": 3, "processes": 2, "info": 0, "fail": 0,
-        "counterexample": cx,
+        "valid": False, "reason": None, "model": "register", "ops": 3, "processes": 2, "info": 0, "fail": 0,
+        "unknown_reads": 0, "counterexample": cx, "hint": None,
         "keys": [{"key": None, "ops": 3, "info": 0, "dropped_info": 0, "valid": False, "counterexample": cx}]}
     assert round(result["seconds"], 6) == result["seconds"]
 
@@ -79,8 +80,8 @@ def test_valid_whole_result_counts_fail_info_and_processes():
                 info(5, "cas", [3, 9], 8))
     result = check(history)
     assert without_seconds(result) == {
-        "valid": True, "model": "register", "ops": 7, "processes": 6, "info": 3, "fail": 2,
-        "counterexample": None,
+        "valid": True, "reason": None, "model": "register", "ops": 7, "processes": 6, "info": 3, "fail": 2,
+        "unknown_reads": 0, "counterexample": None, "hint": None,
         # the info read is gone before the count, the info cas to 9 (nobody needs 9) is dropped
         "keys": [{"key": None, "ops": 4, "info": 2, "dropped_info": 1, "valid": True}]}
 
@@ -92,13 +93,18 @@ def test_kv_model_whole_result():
     assert result["valid"] is False and result["model"] == "kv"
     cx = result["counterexample"]
     assert cx["key"] == "k"
+    # only the put starts "a": once it is in, the state must stay a prefix of "a" until that get
     assert cx["summary"] == ('p2 get a (ok, invoked 6s, completed 7s) cannot be linearized on key "k": '
-                             "after p0 put a, p1 append b, p2 get ab the key holds ab, so p2 get a is impossible.")
-    assert cx["states"] == [{"order": ["p0 put a", "p1 append b", "p2 get ab"], "state": "ab",
-                             "linearized": 3, "impossible": "p2 get a"}]
-    assert cx["op"] == op_dict(2, "get", "a", 6.0, 7.0, 6, key="k")
-    assert rows(cx) == [("before", 0, "put", "a"), ("before", 1, "append", "b"), ("before", 2, "get", "ab"),
-                        ("failed", 2, "get", "a")]
+                             "after p0 put a, p1 append b the key holds ab and no put left can start a, "
+                             "so p2 get a is impossible.")
+    assert cx["states"] == [{"order": ["p0 put a", "p1 append b"], "state": "ab",
+                             "linearized": 2, "impossible": "p2 get a"}]
+    assert cx["op"] == op_dict(2, "get", "a", 6.0, 7.0, 6, key="k") and cx["blocked"] == "p2 get a"
+    assert rows(cx) == [("before", 0, "put", "a"), ("before", 1, "append", "b"), ("failed", 2, "get", "a")]
+    # the plain search goes on to the get "ab" and stops at the return of the get "a"
+    plain = check(history, model="kv", optimize=False)["counterexample"]
+    assert plain["summary"] == ('p2 get a (ok, invoked 6s, completed 7s) cannot be linearized on key "k": '
+                                "after p0 put a, p1 append b, p2 get ab the key holds ab, so p2 get a is impossible.")
     assert result["keys"] == [{"key": "k", "ops": 4, "info": 0, "dropped_info": 0, "valid": False,
                                "counterexample": cx}]
 
@@ -108,8 +114,8 @@ def test_kv_missing_key_reads_as_empty_and_gets_carry_values():
     result = check(h(ok(0, "append", "x", 0, 1), ok(1, "get", None, 2, 3)), "kv")
     assert result["valid"] is False
     assert result["counterexample"]["summary"] == (
-        'p1 get nil (ok, invoked 2s, completed 3s) cannot be linearized: after p0 append x the key holds x, '
-        "so p1 get nil is impossible.")
+        'p1 get nil (ok, invoked 2s, completed 3s) cannot be linearized: after p0 append x the key holds x '
+        "and no put left can start \"\", so p1 get nil is impossible.")
     assert result["counterexample"]["states"][0]["state"] == "x"
 
 
@@ -130,8 +136,13 @@ def test_kv_append_onto_put_and_prefix_limit():
 
 
 def test_concurrent_ops_and_several_states():
-    result = check(h(ok(0, "write", 1, 0, 1), ok(0, "write", 2, 2, 3), ok(3, "cas", [2, 3], 3.5, 100),
-                     ok(4, "cas", [2, 4], 3.6, 100), ok(1, "read", 1, 4, 5)))
+    history = h(ok(0, "write", 1, 0, 1), ok(0, "write", 2, 2, 3), ok(3, "cas", [2, 3], 3.5, 100),
+                ok(4, "cas", [2, 4], 3.6, 100), ok(1, "read", 1, 4, 5))
+    cx = check(history)["counterexample"]  # write 2 returned before the read was invoked: no search
+    assert cx["summary"].startswith("p1 read 1 (ok, invoked 4s, completed 5s) cannot be linearized: p0 write 1 ")
+    assert cx["states"] == [{"order": ["p0 write 1", "p0 write 2"], "state": 2, "linearized": 2,
+                             "impossible": "p1 read 1"}]
+    result = check(history, optimize=False)
     cx = result["counterexample"]
     assert cx["summary"] == (
         "p1 read 1 (ok, invoked 4s, completed 5s) cannot be linearized: the orders that get furthest leave "
@@ -149,7 +160,7 @@ def test_concurrent_ops_and_several_states():
 
 def test_at_most_four_states_and_eight_concurrent_ops():
     cases = [ok(3 + i, "cas", [2, 10 + i], 3.5 + i / 100, 100) for i in range(10)]
-    result = check(h(ok(0, "write", 1, 0, 1), ok(0, "write", 2, 2, 3), *cases, ok(1, "read", 1, 4, 5)))
+    result = check(h(ok(0, "write", 1, 0, 1), ok(0, "write", 2, 2, 3), *cases, ok(1, "read", 1, 4, 5)), optimize=False)
     cx = result["counterexample"]
     concurrent = ", ".join(f"p{3 + i} cas 2->{10 + i} [ok]" for i in range(2, 10))
     assert cx["summary"] == (
@@ -166,7 +177,7 @@ def test_at_most_four_states_and_eight_concurrent_ops():
 
 def test_long_orders_are_cut_to_the_last_four_ops():
     result = check(h(ok(0, "write", 1, 0, 1), ok(0, "write", 2, 2, 3), ok(0, "write", 3, 4, 5),
-                     ok(0, "write", 4, 6, 7), ok(0, "write", 5, 8, 9), ok(1, "read", 1, 10, 11)))
+                     ok(0, "write", 4, 6, 7), ok(0, "write", 5, 8, 9), ok(1, "read", 1, 10, 11)), optimize=False)
     cx = result["counterexample"]
     assert cx["summary"] == (
         "p1 read 1 (ok, invoked 10s, completed 11s) cannot be linearized: after ... p0 write 2, p0 write 3, "
@@ -196,7 +207,8 @@ def test_nothing_sets_the_value_a_read_needs():
                   "summary": 'p1 read [7 "a b"] (ok, invoked 2s, completed 3s) cannot be linearized on key '
                              '["k", 1]: it needs the register to hold [7 "a b"], but no op sets [7 "a b"] and the '
                              "register starts as nil.",
-                  "op": failed, "states": [], "concurrent": [], "ops": [dict(failed, role="failed")]}
+                  "blocked": 'p1 read [7 "a b"]', "op": failed, "states": [], "concurrent": [],
+                  "ops": [dict(failed, role="failed")]}
     assert result["keys"] == [{"key": ["k", 1], "ops": 2, "info": 0, "dropped_info": 0, "valid": False,
                                "counterexample": cx}]
 
@@ -212,124 +224,131 @@ def test_nothing_sets_the_value_a_cas_needs():
     assert result["counterexample"]["op"]["value"] == 8
 
 
-# ---------------------------------------------------------------- the pruned search's report
+# ---------------------------------------------------------------- one search decides and explains
 
-def test_report_blames_the_op_that_needs_the_value_when_the_plain_search_runs_out(monkeypatch):
-    # When the plain search (without value pruning) runs out of time, the report comes from
-    # the pruned search, which stops at the write that would lose value 1: it must still name
-    # the read that needs 1, one step later.
-    monkeypatch.setattr(L, "_natural_failure", lambda *args: None)
-    result = check(h(ok(0, "write", 1, 0, 1), ok(0, "write", 2, 2, 3), ok(1, "read", 1, 4, 5)))
+def test_a_pruned_step_is_reported_at_the_op_it_strands():
+    # write 2 is still running when the read of 1 starts, but a read of 2 finished first:
+    # the search stops at the write that would lose value 1 for good, and names the read
+    # that needs 1 (not the write), with the reason
+    base = [ok(0, "write", 1, 0, 1), ok(3, "write", 2, 2, 10), ok(2, "read", 2, 3, 4)]
+    result = check(h(*base, ok(1, "read", 1, 5, 6)))
     cx = result["counterexample"]
-    assert cx["summary"] == ("p1 read 1 (ok, invoked 4s, completed 5s) cannot be linearized: after p0 write 1, "
-                             "p0 write 2 the register holds 2, so p1 read 1 is impossible.")
-    assert cx["states"] == [{"order": ["p0 write 1", "p0 write 2"], "state": 2, "linearized": 2,
+    assert cx["summary"] == ("p1 read 1 (ok, invoked 5s, completed 6s) cannot be linearized: after p0 write 1, "
+                             "p3 write 2 the register holds 2 and nothing left sets 1 again, so p1 read 1 is impossible.")
+    assert cx["states"] == [{"order": ["p0 write 1", "p3 write 2"], "state": 2, "linearized": 2,
                              "impossible": "p1 read 1"}]
-    assert rows(cx) == [("before", 0, "write", 1), ("before", 0, "write", 2), ("failed", 1, "read", 1)]
-    result = check(h(ok(0, "write", 1, 0, 1), ok(0, "write", 2, 2, 3), ok(1, "cas", [1, 3], 4, 5)))
+    assert rows(cx) == [("before", 0, "write", 1), ("before", 3, "write", 2), ("failed", 1, "read", 1)]
+    result = check(h(*base, ok(1, "cas", [1, 3], 5, 6)))
     assert result["counterexample"]["summary"] == (
-        "p1 cas 1->3 (ok, invoked 4s, completed 5s) cannot be linearized: after p0 write 1, p0 write 2 the "
-        "register holds 2, so p1 cas 1->3 is impossible.")
+        "p1 cas 1->3 (ok, invoked 5s, completed 6s) cannot be linearized: after p0 write 1, p3 write 2 the "
+        "register holds 2 and nothing left sets 1 again, so p1 cas 1->3 is impossible.")
 
 
-def test_pruned_report_with_many_writes(monkeypatch):
-    monkeypatch.setattr(L, "_natural_failure", lambda *args: None)
+def test_pruned_report_with_many_writes():
     result = check(h(ok(0, "write", 1, 0, 1), ok(0, "write", 2, 2, 3), ok(0, "write", 3, 4, 5),
-                     ok(0, "write", 4, 6, 7), ok(0, "write", 1, 8, 9), ok(0, "write", 6, 10, 11),
-                     ok(1, "read", 1, 12, 13)))
+                     ok(0, "write", 4, 6, 7), ok(0, "write", 1, 8, 9), ok(3, "write", 6, 10, 14),
+                     ok(2, "read", 6, 11, 11.5), ok(1, "read", 1, 12, 13)))
     cx = result["counterexample"]
     assert cx["summary"] == ("p1 read 1 (ok, invoked 12s, completed 13s) cannot be linearized: after ... p0 write 3, "
-                             "p0 write 4, p0 write 1, p0 write 6 the register holds 6, so p1 read 1 is impossible.")
+                             "p0 write 4, p0 write 1, p3 write 6 the register holds 6 and nothing left sets 1 again, "
+                             "so p1 read 1 is impossible.")
     # the state list keeps the last four ops the search placed plus the write it stopped at
-    assert cx["states"] == [{"order": ["p0 write 2", "p0 write 3", "p0 write 4", "p0 write 1", "p0 write 6"],
+    assert cx["states"] == [{"order": ["p0 write 2", "p0 write 3", "p0 write 4", "p0 write 1", "p3 write 6"],
                              "state": 6, "linearized": 6, "impossible": "p1 read 1"}]
 
 
-def test_natural_failure_budget(monkeypatch):
+def test_a_value_overwritten_before_the_read_is_explained_without_a_search():
+    # the initial value
+    cx = check(h(ok(0, "write", 1, 0, 1), ok(1, "read", None, 2, 3)))["counterexample"]
+    assert cx["summary"] == ("p1 read nil (ok, invoked 2s, completed 3s) cannot be linearized: the register starts as "
+                             "nil, then p0 write 1 (ok, invoked 0s, completed 1s) overwrites it, all before p1 read nil "
+                             "is invoked, and no op sets it, so p1 read nil is impossible.")
+    assert cx["states"] == [{"order": ["p0 write 1"], "state": 1, "linearized": 1, "impossible": "p1 read nil"}]
+    # two writes of 1, each overwritten; the one overwritten last is named
+    cx = check(h(ok(0, "write", 1, 0, 1), ok(0, "write", 2, 2, 3), ok(2, "write", 1, 4, 5), ok(3, "cas", [1, 7], 6, 7),
+                 ok(1, "read", 1, 8, 9)))["counterexample"]
+    assert cx["summary"] == ("p1 read 1 (ok, invoked 8s, completed 9s) cannot be linearized: p2 write 1 (ok, invoked "
+                             "4s, completed 5s) sets 1, then p3 cas 1->7 (ok, invoked 6s, completed 7s) overwrites it, all "
+                             "before p1 read 1 is invoked, and so were the 1 other ops that set it, so p1 read 1 is "
+                             "impossible.")
+    assert rows(cx) == [("before", 2, "write", 1), ("before", 3, "cas", [1, 7]), ("failed", 1, "read", 1)]
+    assert cx["op"]["index"] == 8 and cx["blocked"] == "p1 read 1" and cx["concurrent"] == []
+
+
+def test_what_the_static_check_leaves_to_the_search():
+    # an overwrite still running when the read starts; an info write of the value; a write of
+    # the value invoked before the read returned: the search decides, and agrees
+    cases = [
+        (h(ok(0, "write", 1, 0, 1), ok(2, "write", 2, 2, 6), ok(1, "read", 1, 5, 7)), True),
+        (h(ok(0, "write", 1, 0, 1), ok(2, "write", 2, 2, 3), info(3, "write", 1, 2.5), ok(1, "read", 1, 5, 7)), True),
+        (h(ok(0, "write", 1, 0, 1), ok(2, "write", 2, 2, 3), ok(3, "write", 1, 6, 8), ok(1, "read", 1, 5, 7)), True),
+        (h(ok(0, "write", 1, 0, 1), ok(2, "write", 2, 2, 3), ok(3, "write", 1, 8, 9), ok(1, "read", 1, 5, 7)), False),
+        (h(ok(0, "write", 1, 0, 1), ok(2, "cas", [1, 1], 2, 3), ok(1, "read", 1, 5, 7)), True),
+        (h(ok(0, "write", 1, 0, 1), ok(2, "cas", [1, 2], 2, 3), ok(1, "read", 1, 5, 7)), False),
+        (h(ok(2, "write", 2, 2, 3), ok(1, "read", None, 5, 7)), False),
+        (h(fail(2, "write", 2, 2, 3), ok(1, "read", None, 5, 7)), True),
+    ]
+    for history, want in cases:
+        assert check(history)["valid"] is want, history
+        assert check(history, optimize=False)["valid"] is want, history
+    assert L._overwritten(ops_of(cases[3][0]), None) == {2: (0, 1, 1)}
+    assert L._overwritten(ops_of(cases[6][0]), None) == {1: (None, 0, 1)}
+    assert L._overwritten(ops_of(cases[0][0]), None) == {}
+
+
+def test_one_search_per_key(monkeypatch):
     calls = []
+    real = L._search
 
-    def search(ops, model, deadline, prune=True):
-        calls.append((ops, model, deadline, prune))
-        return False, "failure"
+    def spy(ops, model, init, prune=True):
+        calls.append((len(ops), model, init, prune))
+        return (yield from real(ops, model, init, prune))
 
-    monkeypatch.setattr(L, "_search", search)
-    monkeypatch.setattr(L, "time", types.SimpleNamespace(monotonic=lambda: 100.0))
-    assert L._natural_failure(["ops"], "kv", None, 0.05) == "failure"
-    assert L._natural_failure(["ops"], "kv", None, 0.5) == "failure"
-    assert L._natural_failure(["ops"], "kv", 102.0, 0.5) == "failure"
-    assert L._natural_failure(["ops"], "kv", 200.0, 0.0) == "failure"
-    assert calls == [(["ops"], "kv", 101.0, False), (["ops"], "kv", 105.0, False),
-                     (["ops"], "kv", 102.0, False), (["ops"], "kv", 101.0, False)]
-    assert all(c[3] is False for c in calls)
-    monkeypatch.setattr(L, "_search", lambda *a, **k: (True, None))
-    assert L._natural_failure([], "register", None, 0.1) is None
-
-    def timeout(*a, **k):
-        raise L._Timeout()
-    monkeypatch.setattr(L, "_search", timeout)
-    assert L._natural_failure([], "register", None, 0.1) is None
-
-
-def test_check_hands_its_deadline_and_search_time_to_the_plain_search(monkeypatch):
-    seen = []
-    real = L._natural_failure
-
-    def spy(ops, model, deadline, took):
-        seen.append((model, deadline, took))
-        return real(ops, model, deadline, took)
-
-    monkeypatch.setattr(L, "_natural_failure", spy)
+    monkeypatch.setattr(L, "_search", spy)
     history = h(ok(0, "write", 1, 0, 1), ok(0, "write", 2, 2, 3), ok(1, "read", 1, 4, 5))
-    check(history, timeout=60)
-    check(history)
-    assert len(seen) == 2
-    (m1, d1, t1), (m2, d2, t2) = seen
-    assert m1 == m2 == "register" and d1 is not None and d2 is None
-    assert 0 <= t1 < 1 and 0 <= t2 < 1
-    # nothing-sets-the-value failures have no orders: no second search
-    seen.clear()
-    check(h(ok(1, "read", 7, 0, 1)))
-    assert seen == []
+    assert check(history, optimize=False, init=7)["valid"] is False
+    history = h(ok(0, "write", 1, 0, 1), ok(3, "write", 2, 2, 10), ok(2, "read", 2, 3, 4), ok(1, "read", 1, 5, 6))
+    assert check(history)["valid"] is False
+    assert check(h(ok(0, "write", 1, 0, 1), key="a") + h(ok(1, "read", 2, 2, 3), key="b"), all_keys=True)["valid"] is False
+    assert calls == [(3, "register", 7, False), (4, "register", None, True), (1, "register", None, True),
+                     (1, "register", None, True)]
 
 
-# ---------------------------------------------------------------- the model step and the blame helpers
+def test_states_merged_as_unobservable_are_shown_as_they_are():
+    # 5 is never read: the search keeps it as "a value nobody can see", the report shows 5
+    cx = check(h(ok(0, "write", 1, 0, 1), ok(3, "write", 5, 2, 10), ok(4, "write", 2, 2.1, 10), ok(2, "read", 2, 3, 4),
+                 ok(1, "read", 1, 5, 6)))["counterexample"]
+    assert cx["states"][0]["state"] == 5 and "the register holds 5 and nothing left sets 1 again" in cx["summary"]
+    # kv: "ax" is no prefix of any get's value; the report rebuilds it
+    cx = check(h(ok(0, "put", "a", 0, 1), ok(1, "append", "x", 2, 3), ok(2, "get", "a", 4, 5)), "kv")["counterexample"]
+    assert cx["states"][0]["state"] == "ax"
+    cx = check(h(ok(0, "append", "y", 0, 1), ok(1, "append", "x", 2, 3), ok(2, "get", "zz", 4, 5),
+                 ok(3, "put", "z", 0, 4.5)), "kv")["counterexample"]
+    assert cx["op"]["value"] == "zz" and cx["states"][0]["state"] in ("z", "zx", "zy", "zyx")
+
+
+def test_kv_gets_that_only_one_put_starts_must_extend_each_other():
+    # after the put "p", gets "pa" and "pb" both need appends from "p": impossible. The anchors
+    # stop before "pb" (which of the two is wrong is for the search to find), so the search
+    # runs on to the return of the get that cannot follow
+    history = h(ok(0, "put", "p", 0, 1), ok(1, "append", "a", 2, 10), ok(2, "append", "b", 2, 10),
+                ok(3, "get", "pa", 3, 9), ok(4, "get", "pb", 3, 9.5))
+    cx = check(history, "kv")["counterexample"]
+    assert cx["blocked"] == "p4 get pb"
+    assert cx["summary"] == ("p4 get pb (ok, invoked 3s, completed 9.5s) cannot be linearized: the orders that get "
+                             "furthest leave the key holding pab or pa (after p0 put p, p1 append a, p3 get pa, "
+                             "p2 append b the key holds pab), so p4 get pb is impossible.")
+    assert check(history, "kv", optimize=False)["valid"] is False
+    # "pa" then "pab" is fine
+    assert check(h(ok(0, "put", "p", 0, 1), ok(1, "append", "a", 2, 10), ok(2, "append", "b", 2, 10),
+                   ok(3, "get", "pa", 3, 9), ok(4, "get", "pab", 3, 9.5)), "kv")["valid"] is True
+
+
+# ---------------------------------------------------------------- showing values and spans
 
 def ops_of(history, model="register"):
     return L._collect(history, model)[0]
 
-
-def test_apply():
-    w, r, c = ops_of(h(ok(0, "write", 5, 0, 1), ok(0, "read", 5, 2, 3), ok(0, "cas", [5, 6], 4, 5)))
-    (a,) = ops_of(h(ok(1, "append", "x", 6, 7)), "kv")
-    assert L._apply(w, 1) == 5 and L._apply(w, None) == 5
-    assert L._apply(r, 5) == 5 and L._apply(r, 4) is L._NO
-    assert L._apply(c, 5) == 6 and L._apply(c, 4) is L._NO
-    assert L._apply(a, "ab") == "abx" and L._apply(a, None) is L._NO
-
-
-def test_needing():
-    ops = ops_of(h(ok(0, "write", 1, 0, 1), ok(0, "write", 2, 2, 3), info(2, "cas", [1, 5], 2.5),
-                   ok(1, "read", 1, 8, 9), ok(3, "cas", [1, 4], 6, 7), ok(4, "read", 2, 10, 11)))
-    w1, w2, icas, cas, r1, r2 = sorted(ops, key=lambda o: o.index)
-    assert (w1.a, w2.a, icas.b, cas.b, r1.a, r2.a) == (1, 2, 5, 4, 1, 2)
-    k = {id(o): i for i, o in enumerate(ops)}
-    members = lambda *these: (lambda i: any(k[id(o)] == i for o in these))  # noqa: E731
-    # the ok ops needing 1 that are left: the cas returns first; the info cas does not count
-    assert L._needing(ops, members(w1), 1, w2) is cas
-    assert L._needing(ops, members(w1, cas), 1, w2) is r1
-    assert L._needing(ops, members(w1, cas, r1), 1, w2) is None
-    # someone left can still set the value: nobody is blamed
-    assert L._needing(ops, members(), 1, w2) is None           # w1 can
-    assert L._needing(ops, members(w1), 2, w1) is None          # w2 can
-    assert L._needing(ops, members(w1, w2), 2, w1) is r2
-    assert L._needing(ops, members(w1, w2), 5, w1) is None      # the info cas sets 5, none needs it
-    assert L._needing(ops, members(w1, w2, r2), 4, w1) is None  # the ok cas sets 4
-    assert L._needing(ops, members(w1, w2, r2, cas), 4, w1) is None
-    # the writer itself does not count as a producer
-    assert L._needing(ops, members(w1, icas, cas), 2, w2) is r2
-
-
-# ---------------------------------------------------------------- showing values and spans
 
 def test_show():
     assert L._show(None) == "nil"
@@ -381,7 +400,7 @@ def test_values_compare_structurally():
     cx = result["counterexample"]
     assert cx["op"]["value"] == [1, 2.5]
     assert cx["states"][0]["state"] == [["x", [None]]]  # the state as the search compares it
-    assert cx["summary"].startswith("p1 read [1 2.5] (ok, invoked 4s, completed 5s) cannot be linearized: after p0 write [1 2.5], ")
+    assert cx["summary"].startswith("p1 read [1 2.5] (ok, invoked 4s, completed 5s) cannot be linearized: p0 write [1 2.5] ")
 
 
 # ---------------------------------------------------------------- keys
@@ -400,7 +419,7 @@ def test_unhashable_keys_are_grouped_by_their_json():
 
 def test_keys_that_are_not_json_are_shown_as_strings():
     result = check(h(ok(0, "write", 1, 0, 1), ok(0, "write", 2, 2, 3), ok(1, "read", 1, 4, 5), key=b"k"))
-    assert ' on key "b\'k\'": after p0 write 1' in result["counterexample"]["summary"]
+    assert ' on key "b\'k\'": p0 write 1 (ok' in result["counterexample"]["summary"]
     result = check(h(ok(1, "read", 1, 4, 5), key=b"k"))
     assert ' on key "b\'k\'": it needs' in result["counterexample"]["summary"]
 
@@ -409,12 +428,19 @@ def test_each_key_gets_its_own_entry_and_the_first_counterexample_wins():
     history = (h(ok(0, "write", 1, 0, 1), ok(1, "read", 2, 2, 3), key="a")
                + h(ok(2, "write", 1, 0, 1), ok(3, "read", 1, 2, 3), key="b")
                + h(ok(4, "write", 1, 0, 1), ok(5, "read", None, 2, 3), key="c"))
-    result = check(history)
+    result = check(history, all_keys=True)
     assert result["ops"] == 6 and result["processes"] == 6
     assert [(k["key"], k["ops"], k["valid"], "counterexample" in k) for k in result["keys"]] == [
         ("a", 2, False, True), ("b", 2, True, False), ("c", 2, False, True)]
     assert result["counterexample"] is result["keys"][0]["counterexample"]
     assert result["counterexample"]["key"] == "a"
+    # without all_keys the first invalid key ends the check: the others are skipped
+    result = check(history)
+    assert [(k["key"], k["valid"], k.get("reason")) for k in result["keys"]] == [
+        ("a", False, None), ("b", None, "skipped"), ("c", None, "skipped")]
+    assert result["valid"] is False and result["reason"] is None and result["counterexample"]["key"] == "a"
+    assert result["keys"][1] == {"key": "b", "ops": 2, "info": 0, "dropped_info": None, "valid": None,
+                                 "reason": "skipped"}
 
 
 # ---------------------------------------------------------------- the info-dropping rule
@@ -524,8 +550,9 @@ def test_untimed_and_partly_timed_histories():
     untimed = [{k: v for k, v in r.items() if k != "time"} for r in
                h(ok(0, "write", 1, 0, 1), ok(0, "write", 2, 2, 3), ok(1, "read", 1, 4, 5))]
     cx = check(untimed)["counterexample"]
-    assert cx["summary"] == ("p1 read 1 (ok) cannot be linearized: after p0 write 1, p0 write 2 the register "
-                             "holds 2, so p1 read 1 is impossible.")
+    assert cx["summary"] == ("p1 read 1 (ok) cannot be linearized: p0 write 1 (ok) sets 1, then p0 write 2 (ok) "
+                             "overwrites it, all before p1 read 1 is invoked, and no other op sets it, so p1 read 1 is "
+                             "impossible.")
     assert cx["op"] == op_dict(1, "read", 1, None, None, 4)
     # one record without a time: the record order rules, the times that are there are shown
     partly = h(ok(0, "write", 1, 0, 1), ok(0, "write", 2, 2, 3), ok(1, "read", 1, 4, 5))
@@ -561,7 +588,9 @@ def test_rows_without_invoke_times_sort_last_by_index():
 def test_a_spent_deadline_checks_no_key():
     result = check(h(ok(0, "write", 1, 0, 1), ok(1, "read", 2, 2, 3)), timeout=0)
     assert result["valid"] is None and result["counterexample"] is None
-    assert result["keys"] == [{"key": None, "ops": 2, "info": 0, "dropped_info": 0, "valid": None}]
+    assert result["reason"] == "timeout"
+    assert result["keys"] == [{"key": None, "ops": 2, "info": 0, "dropped_info": None, "valid": None,
+                               "reason": "timeout"}]
     assert check(h(ok(0, "write", 1, 0, 1), ok(1, "read", 1, 2, 3)), timeout=-1)["valid"] is None
     assert check(h(ok(0, "write", 1, 0, 1), ok(1, "read", 1, 2, 3)), timeout=30)["valid"] is True
 
@@ -582,7 +611,7 @@ def test_identical_crashed_writes_are_tried_in_one_order_only():
     assert result["valid"] is False and result["keys"][0]["dropped_info"] == 0
     assert result["counterexample"]["summary"] == (
         "p1 read 2 (ok, invoked 18s, completed 18.5s) cannot be linearized: after ... p2 write 3, p25 write 2, "
-        "p1 read 2, p2 write 3 the register holds 3, so p1 read 2 is impossible.")
+        "p1 read 2, p2 write 3 the register holds 3 and nothing left sets 2 again, so p1 read 2 is impossible.")
 
 
 def test_reads_of_the_current_value_are_placed_at_once():
@@ -604,10 +633,11 @@ def test_kv_appends_are_kept_to_prefixes_of_the_next_get():
 
 def test_an_info_op_left_out_shows_as_concurrent():
     result = check(h(ok(0, "write", 1, 0, 1), ok(0, "write", 2, 2, 3), info(9, "cas", [5, 7], 3.5),
-                     ok(1, "read", 1, 4, 5), ok(2, "read", 7, 6, 7)))
+                     ok(1, "read", 1, 4, 5), ok(2, "read", 7, 6, 7)), optimize=False)
     cx = result["counterexample"]
     assert cx["summary"] == ("p1 read 1 (ok, invoked 4s, completed 5s) cannot be linearized: after p0 write 1, "
-                             "p0 write 2 the register holds 2, so p1 read 1 is impossible; concurrent: p9 cas 5->7 [info].")
+                             "p0 write 2 the register holds 2, so p1 read 1 is impossible; "
+                             "concurrent: p9 cas 5->7 [info].")
     assert cx["concurrent"] == [op_dict(9, "cas", [5, 7], 3.5, None, 4, type="info")]
     assert rows(cx) == [("before", 0, "write", 1), ("before", 0, "write", 2), ("concurrent", 9, "cas", [5, 7]),
                         ("failed", 1, "read", 1)]
@@ -618,18 +648,11 @@ def test_untimed_rows_are_sorted_by_the_times_they_have():
     history = [rec(0, "invoke", "write", 1, time=5), rec(0, "ok", "write", 1, time=6),
                rec(1, "invoke", "write", 2, time=1), rec(1, "ok", "write", 2, time=2),
                rec(2, "invoke", "write", 3), rec(2, "ok", "write", 3), rec(3, "invoke", "read"), rec(3, "ok", "read", 1)]
-    cx = check(history)["counterexample"]
+    cx = check(history, optimize=False)["counterexample"]
     assert cx["summary"] == ("p3 read 1 (ok) cannot be linearized: after p0 write 1, p1 write 2, p2 write 3 the "
                              "register holds 3, so p3 read 1 is impossible.")
     assert [(r["role"], r["index"], r["invoke"]) for r in cx["ops"]] == [
         ("before", 2, 1), ("before", 0, 5), ("before", 4, None), ("failed", 6, None)]
-
-
-def test_needing_counts_a_cas_as_a_producer():
-    ops = ops_of(h(ok(0, "write", 1, 0, 1), info(2, "cas", [1, 5], 2.5), ok(1, "read", 5, 8, 9)))
-    w1, icas, r5 = sorted(ops, key=lambda o: o.index)
-    assert L._needing(ops, lambda k: ops[k] is w1, 5, w1) is None
-    assert L._needing(ops, lambda k: ops[k] is not r5, 5, w1) is r5
 
 
 def test_nothing_sets_a_dict_value():
@@ -639,10 +662,9 @@ def test_nothing_sets_a_dict_value():
         "{'a': 1}, but no op sets {'a': 1} and the register starts as nil.")
 
 
-def test_the_pruned_report_blames_the_op_left_needing_the_value_not_the_cas_that_overwrote_it(monkeypatch):
+def test_the_pruned_report_blames_the_op_left_needing_the_value_not_the_cas_that_overwrote_it():
     """write 1, then cas 1->2, then a read of 1: the read is impossible, not the cas."""
     from valkey_lab.checkers import linearizable as lin
-    monkeypatch.setattr(lin, "_natural_failure", lambda *a, **k: None)  # as if the second search ran out of time
     h = [{"kind": "client", "process": 0, "type": "invoke", "f": "write", "key": None, "value": 1, "time": 0.0},
          {"kind": "client", "process": 0, "type": "ok", "f": "write", "key": None, "value": 1, "time": 0.1},
          {"kind": "client", "process": 0, "type": "invoke", "f": "cas", "key": None, "value": [1, 2], "time": 0.2},

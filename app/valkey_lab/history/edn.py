@@ -285,13 +285,21 @@ def read_edn(path: Union[str, Path], text: Optional[str] = None) -> list[dict]:
     return read_edn_lines(path, text)[0]
 
 
-# The usual Jepsen line is a flat map of keywords to scalars, strings or flat vectors: read
-# those with two C-level regex passes; anything else goes through the full parser.
+# The usual Jepsen line is a flat map of keywords to scalars, strings or vectors nested up to
+# three deep (Jepsen's independent tuples: [k v], [k [old new]]): read those with two C-level
+# regex passes; anything else goes through the full parser.
 _SCALAR = r'(?:"(?:[^"\\]|\\.)*"|[^\s,\[\](){}"\\;#]+)'
-_VALUE = rf'(?:{_SCALAR}|\[(?:[\s,]*{_SCALAR})*[\s,]*\])'
+
+
+def _vector(item: str) -> str:
+    return rf'\[(?:[\s,]*(?:{item}))*[\s,]*\]'
+
+
+_VEC2 = _vector(rf'{_SCALAR}|{_vector(_SCALAR)}')
+_VALUE = rf'(?:{_SCALAR}|{_vector(rf"{_SCALAR}|{_VEC2}")})'
 _PAIR = re.compile(rf':([^\s,\[\](){{}}"\\;#]+)[\s,]+({_VALUE})')
 _FLAT = re.compile(rf'[\s,]*\{{(?:[\s,]*:[^\s,\[\](){{}}"\\;#]+[\s,]+{_VALUE})*[\s,]*\}}[\s,]*')
-_ITEM = re.compile(_SCALAR)
+_ITEM = re.compile(rf'{_SCALAR}|{_VEC2}')  # the items of a vector, nested ones whole
 
 
 def _flat_lines(text: str) -> Optional[list[tuple[dict, int, str]]]:

@@ -1,10 +1,13 @@
-"""Rich rendering of ``check.py`` results: one table row per history, then each counterexample.
+"""Rich rendering of ``check.py`` results: one table row per decided history, then each
+counterexample; one plain line per undecided history (its reason and how far it got) and
+per hint.
 
 Input is the JSON-ready result list, so a saved ``--json`` file renders the same.
 """
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Iterable
 
 from rich.console import Console, Group
@@ -14,6 +17,21 @@ from rich.table import Table
 from rich.text import Text
 
 VERDICTS = {True: "[green]linearizable[/]", False: "[red]NOT linearizable[/]", None: "[yellow]unknown (timeout)[/]"}
+
+
+def verdict(result: dict) -> str:
+    """The verdict as markup: unknown says why (timeout or memory)."""
+    if result["valid"] is None:
+        return f"[yellow]unknown ({result.get('reason') or 'timeout'})[/]"
+    return VERDICTS[result["valid"]]
+
+
+def unknown_line(result: dict) -> str:
+    """One plain line for a history the budget did not let the checker decide."""
+    keys = result.get("keys")
+    progress = f", {result.get('decided_keys', 0)} of {keys} keys decided" if keys and keys > 1 else ""
+    return (f"{Path(str(result['file'])).name}: unknown ({result.get('reason') or 'timeout'}) after "
+            f"{result['seconds']:.1f}s{progress}, {result['ops']} ops")
 
 
 def _value(value: Any) -> str:
@@ -41,7 +59,7 @@ def results_table(results: Iterable[dict]) -> Table:
     table.add_column("seconds", justify="right")
     for r in results:
         table.add_row(escape(str(r["file"])), r["model"], str(r["ops"]), str(r.get("processes", "")),
-                      str(r.get("info", "")), str(r.get("keys", "")), VERDICTS[r["valid"]], f"{r['seconds']:.3f}")
+                      str(r.get("info", "")), str(r.get("keys", "")), verdict(r), f"{r['seconds']:.3f}")
     return table
 
 
@@ -64,7 +82,15 @@ def counterexample_panel(result: dict) -> Panel:
 
 
 def render(results: list[dict], console: Console) -> None:
-    console.print(results_table(results))
-    for r in results:
+    decided = [r for r in results if r["valid"] is not None]
+    if decided:
+        console.print(results_table(decided))
+    for r in decided:
         if r.get("counterexample"):
             console.print(counterexample_panel(r))
+    for r in results:  # plain lines: never wrapped, easy to grep
+        if r["valid"] is None:
+            console.file.write(unknown_line(r) + "\n")
+        if r.get("hint"):
+            console.file.write(f"{Path(str(r['file'])).name}: hint: {r['hint']}\n")
+    console.file.flush()

@@ -70,3 +70,59 @@ def failover_svg(title: str, lanes: dict[str, list[dict]], events: list[dict], t
                    f'<text x="{left + j * 90 + 16}" y="{legend_y}">{status}</text>')
     out.append("</svg>")
     return "\n".join(out)
+
+
+SERIES_COLORS = ("#2e6fd8", "#d33", "#2e9d4c", "#e69b00", "#7a4fd0", "#666")
+
+
+def loglog_svg(title: str, series: dict[str, list[tuple[float, float]]], x_label: str, y_label: str,
+               width: int = 720, height: int = 400) -> str:
+    """Lines on log-log axes (one per series of (x, y) points, y > 0): a cost curve, where a
+    straight line of slope 1 is linear growth. Plain SVG, no dependencies."""
+    import math
+
+    points = [(x, y) for pts in series.values() for x, y in pts if x > 0 and y > 0]
+    left, right, top, bottom = 70, 170, 40, 50
+    if not points:
+        points = [(1.0, 1.0)]
+    lx = [math.log10(x) for x, _ in points]
+    ly = [math.log10(y) for _, y in points]
+    x0, x1 = math.floor(min(lx)), math.ceil(max(lx)) or 1
+    y0, y1 = math.floor(min(ly)), math.ceil(max(ly))
+    x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
+
+    def px(x: float) -> float:
+        return left + (math.log10(x) - x0) / (x1 - x0) * (width - left - right)
+
+    def py(y: float) -> float:
+        return height - bottom - (math.log10(y) - y0) / (y1 - y0) * (height - top - bottom)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'font-family="sans-serif" font-size="12">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{left}" y="22" font-size="15" font-weight="bold">{escape(title)}</text>']
+    for e in range(x0, x1 + 1):
+        x = px(10 ** e)
+        out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{height - bottom}" stroke="#eee"/>'
+                   f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle" fill="#666">{10 ** e:g}</text>')
+    for e in range(y0, y1 + 1):
+        y = py(10 ** e)
+        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#eee"/>'
+                   f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#666">{10 ** e:g}</text>')
+    out.append(f'<text x="{(left + width - right) / 2:.1f}" y="{height - 12}" text-anchor="middle">'
+               f'{escape(x_label)}</text>')
+    out.append(f'<text x="16" y="{(top + height - bottom) / 2:.1f}" text-anchor="middle" '
+               f'transform="rotate(-90 16 {(top + height - bottom) / 2:.1f})">{escape(y_label)}</text>')
+    for i, (name, pts) in enumerate(series.items()):
+        color = SERIES_COLORS[i % len(SERIES_COLORS)]
+        good = sorted((x, y) for x, y in pts if x > 0 and y > 0)
+        if len(good) > 1:
+            path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in good)
+            out.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+        for x, y in good:
+            out.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{color}"/>')
+        ly_ = top + 10 + 18 * i
+        out.append(f'<rect x="{width - right + 12}" y="{ly_ - 9}" width="12" height="12" fill="{color}"/>'
+                   f'<text x="{width - right + 30}" y="{ly_ + 1}">{escape(name)}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
