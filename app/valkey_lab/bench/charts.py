@@ -104,9 +104,10 @@ def bar_chart(title: str, rows: list[dict], xlabel: str = "seconds", width: int 
         out += [f'<circle cx="{sx(v):.1f}" cy="{y + 12}" r="2" fill="#000" fill-opacity="0.5"/>'
                 for v in r.get("values") or [] if v is not None]
     for j, (name, v) in enumerate(refs):
+        anchor = "end" if sx(v) > width - 200 else "start"  # keep the label inside the picture
         out.append(f'<line x1="{sx(v):.1f}" x2="{sx(v):.1f}" y1="{top - 4}" y2="{base}" stroke="#d62728" '
-                   f'stroke-dasharray="4,3"/><text x="{sx(v) + 3:.1f}" y="{base + 28 + j * 12}" fill="#d62728">'
-                   f'{escape(name)} {v:.2f}</text>')
+                   f'stroke-dasharray="4,3"/><text x="{sx(v) + (3 if anchor == "start" else -3):.1f}" '
+                   f'y="{base + 28 + j * 12}" fill="#d62728" text-anchor="{anchor}">{escape(name)} {v:.2f}</text>')
     out.append(f'<text x="{left + w / 2}" y="{height - 4}" text-anchor="middle">{escape(xlabel)}</text></svg>')
     return "\n".join(out)
 
