@@ -10,7 +10,7 @@ import os
 import socket
 from typing import Optional
 
-from valkey_lab.backends.netfault import Partition
+from valkey_lab.backends.netfault import NetFaults, Partition, Shaper
 from valkey_lab.util import LabError, wait_for
 from valkey_lab.backends.base import READY_TIMEOUT_S, Addr, Backend
 
@@ -65,7 +65,8 @@ class DockerBackend(Backend):
                            f"'docker-compose -f {compose_file} up -d' (or use --backend local)")
         self.in_network = inside_network(next(iter(containers))) if in_network is None else in_network
         self._published = {name: self._published_port(name) for name in containers}
-        self._partitions: dict[str, Partition] = {}
+        self._partitions: dict[str, Partition] = {}  # node -> the iptables faults in its namespace
+        self._shapers: dict[str, Shaper] = {}  # node -> the tc limits on its eth0
 
     def _published_port(self, name: str) -> Optional[int]:
         # HostConfig keeps the bindings while a container is stopped; NetworkSettings does not.
@@ -154,15 +155,73 @@ class DockerBackend(Backend):
         """iptables inside ``node``'s network namespace (entered with nsenter from the host):
         packets to and from the peers' container addresses are dropped, while the published
         port, reached through the bridge gateway, still works."""
-        pid = self._reload(node).attrs["State"]["Pid"]
-        cut = self._partitions.setdefault(node, Partition(["nsenter", "-t", str(pid), "-n"], chain="VALKEY_LAB"))
-        cut.cut(self._ip(node), [self._ip(p) for p in peers])
+        self._net(node).cut(self._ip(node), [self._ip(p) for p in peers])
+
+    def _netns(self, node: str) -> list[str]:
+        return ["nsenter", "-t", str(self._reload(node).attrs["State"]["Pid"]), "-n"]
+
+    def _net(self, node: str) -> NetFaults:
+        """The faults in ``node``'s namespace (a restarted container has a new one: start afresh)."""
+        prefix = self._netns(node)
+        net = self._partitions.get(node)
+        if net is None or net.prefix != prefix:
+            net = self._partitions[node] = Partition(prefix, chain="VALKEY_LAB")
+        return net
 
     def heal(self) -> None:
         for node, cut in list(self._partitions.items()):
             if self.is_running(node):
                 cut.heal()
             del self._partitions[node]
+        for node, shaper in list(self._shapers.items()):
+            if self.is_running(node):
+                shaper.heal()
+            del self._shapers[node]
+
+    # -- network faults beyond a partition: each returns a token that heal_fault undoes ----------
+    # The rules go into the containers' own network namespaces (nsenter from the host): a
+    # packet to or from a container crosses its INPUT or its OUTPUT once, never both.
+    def loss(self, node: str, percent: float) -> tuple:
+        """A random ``percent`` % of every packet to or from ``node`` dropped (the clients' too)."""
+        from valkey_lab.backends.netfault import loss_rules
+        return ("net", [(node, self._net(node).add(loss_rules(self._ip(node), percent)))])
+
+    def one_way(self, node: str, peers: list[str], direction: str) -> tuple:
+        return ("net", [(node, self._net(node).one_way(self._ip(node), [self._ip(p) for p in peers], direction))])
+
+    def bus_partition(self, node: str, peers: list[str], offset: int = 10000) -> tuple:
+        ports = [self.internal[n] + offset for n in [node, *peers]]
+        return ("net", [(node, self._net(node).bus(self._ip(node), [self._ip(p) for p in peers], ports))])
+
+    def limit_bandwidth(self, node: str, rate: str, peers: Optional[list[str]] = None) -> tuple:
+        """htb on ``node``'s eth0 (all it sends) and on each running peer's eth0 for what it sends
+        to ``node`` (there is no ingress policing in this kernel: the peers shape the way in)."""
+        tokens = []
+        ip = self._ip(node)
+        for n in [node, *[p for p in (peers if peers is not None else self.nodes()) if p != node]]:
+            if not self.is_running(n):
+                continue
+            shaper = self._shapers.get(n)
+            if shaper is None or shaper.prefix != self._netns(n):
+                shaper = self._shapers[n] = Shaper(self._netns(n), dev="eth0")
+            tokens.append((n, shaper.limit(rate, [] if n == node else [("dst", ip)])))
+        return ("tc", tokens)
+
+    def heal_fault(self, token: tuple) -> None:
+        kind, parts = token
+        for node, name in parts:
+            if not self.is_running(node):
+                continue  # its namespace, and the rules in it, died with it
+            holder = (self._partitions if kind == "net" else self._shapers).get(node)
+            if holder is not None:
+                holder.remove(name)
+
+    def debug_sleep(self, node: str, seconds: float) -> None:
+        """``DEBUG SLEEP`` from inside the container (valkey-cli on 127.0.0.1: ``enable-debug-command
+        local`` refuses it from anywhere else), detached: the node answers nobody until it ends."""
+        self._reload(node).exec_run(["valkey-cli", "-h", "127.0.0.1", "-p", str(self.internal[node]), "-a",
+                                     self.password or "", "--no-auth-warning", "DEBUG", "SLEEP", str(seconds)],
+                                    detach=True)
 
     def is_running(self, node: str) -> bool:
         return self._reload(node).status == "running"

@@ -16,12 +16,13 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from valkey_lab.util import LabError
-from valkey_lab.backends.netfault import Partition
+from valkey_lab.backends.netfault import Partition, Shaper
 from valkey_lab.backends.base import READY_TIMEOUT_S, Addr, Backend
 
 HOST = "127.0.0.1"
@@ -103,6 +104,8 @@ class LocalBackend(Backend):
         self.paused: set[str] = set()
         self._configured = False
         self.net = Partition()  # nodes with their own 127.x address can be cut off
+        self.shaper = Shaper(dev="lo")  # rate limits by address (htb on lo, only the lab's addresses)
+        self.sleepers: list[threading.Thread] = []  # DEBUG SLEEP connections in flight
 
     # -- lifecycle -------------------------------------------------------------------
     def up(self, only: Optional[list[str]] = None) -> "LocalBackend":
@@ -147,6 +150,7 @@ class LocalBackend(Backend):
 
     def close(self) -> None:
         self.net.heal()
+        self.shaper.heal()
         for proc in self.procs.values():
             if proc.poll() is None:
                 proc.kill()
@@ -188,6 +192,54 @@ class LocalBackend(Backend):
 
     def heal(self) -> None:
         self.net.heal()
+        self.shaper.heal()
+
+    # -- network faults beyond a partition: each returns a token that heal_fault undoes ----------
+    # Every node has its own loopback address, so each rule names the lab's addresses only.
+    def loss(self, node: str, percent: float) -> tuple:
+        """A random ``percent`` % of every packet to or from ``node`` dropped (the clients' too).
+        INPUT only: a loopback packet crosses OUTPUT and INPUT, and must face the dice once."""
+        from valkey_lab.backends.netfault import loss_rules
+        return ("net", self.net.add(loss_rules(self.specs[node].host, percent), hooks=("INPUT",)))
+
+    def one_way(self, node: str, peers: list[str], direction: str) -> tuple:
+        return ("net", self.net.one_way(self.specs[node].host, [self.specs[p].host for p in peers], direction))
+
+    def bus_partition(self, node: str, peers: list[str], offset: int = 10000) -> tuple:
+        """Drop only the cluster bus (port + ``offset``) between ``node`` and ``peers``."""
+        ports = [self.specs[n].port + offset for n in [node, *peers]]
+        return ("net", self.net.bus(self.specs[node].host, [self.specs[p].host for p in peers], ports))
+
+    def limit_bandwidth(self, node: str, rate: str) -> tuple:
+        """Every packet from or to ``node`` through one htb class of ``rate`` (e.g. "16mbit")."""
+        host = self.specs[node].host
+        return ("tc", self.shaper.limit(rate, [("src", host), ("dst", host)]))
+
+    def heal_fault(self, token: tuple) -> None:
+        kind, name = token
+        if kind == "net":
+            self.net.remove(name)
+        elif kind == "tc":
+            self.shaper.remove(name)
+
+    def debug_sleep(self, node: str, seconds: float) -> None:
+        """``DEBUG SLEEP seconds`` on ``node`` from 127.0.0.1 (``enable-debug-command local``): the
+        process lives and its socket is open, but it answers nobody until the sleep ends."""
+        import redis
+        host, port = self.address(node)
+
+        def sleep() -> None:
+            conn = redis.Redis(host, port, password=self.password, socket_timeout=seconds + 30,
+                               socket_connect_timeout=5)
+            try:
+                conn.execute_command("DEBUG", "SLEEP", seconds)
+            except Exception:  # noqa: BLE001 - killed meanwhile: the sleep is over anyway
+                pass
+            finally:
+                conn.close()
+        thread = threading.Thread(target=sleep, daemon=True, name=f"debug-sleep-{node}")
+        thread.start()
+        self.sleepers.append(thread)
 
     def is_running(self, node: str) -> bool:
         proc = self.procs.get(node)

@@ -687,3 +687,214 @@ def linearizable_partition(h: RunView, r: ScenarioResult) -> None:
     r.add(invariants.expect_invalid(v, "Jepsen's finding: a client on the isolated primary writes what the "
                                        "majority never sees"))
     linearizable_report(h, r, got)
+
+
+# =========================================================== generated tests: the faults real networks make
+# Pure, three-valued: what the history lacks makes a verdict unknown (never a pass).
+LOSS_PERCENTS = (10, 30, 60)
+WINDOW_AFTER_BUS_PROMOTION_S = 2.0
+
+
+def _window(h: RunView, lane: str, t0: float, t1: float) -> dict:
+    """The ops of ``lane`` invoked in [t0, t1): counts by outcome, ok per second, the p99
+    latency of the ok ones (ms) and the longest wait between two ok completions."""
+    ops = [op for op in h.lane(lane) if t0 <= op.t_invoke < t1]
+    ok = sorted((op for op in ops if op.ok and op.t_complete is not None), key=lambda op: op.t_complete)
+    edges = [t0, *[op.t_complete for op in ok if op.t_complete <= t1], t1]
+    lat = sorted(1000 * (op.t_complete - op.t_invoke) for op in ok)
+    return {"ok": len(ok), "fail": sum(op.type == "fail" for op in ops), "info": sum(op.type == "info" for op in ops),
+            "ok_per_s": round(len(ok) / (t1 - t0), 1) if t1 > t0 else None,
+            "latency_p99_ms": round(lat[min(len(lat) - 1, int(0.99 * len(lat)))], 1) if lat else None,
+            "longest_gap_s": round(max((b - a for a, b in zip(edges, edges[1:])), default=0.0), 3)}
+
+
+def cluster_converged(h: RunView, since: Optional[float], deadline_s: float) -> Verdict:
+    """After ``since`` (the heal), within ``deadline_s``, one sampling round in which all six
+    nodes answered cluster_state:ok, none flags another, and all name the same owner of every
+    slot range (each range with one primary)."""
+    name = f"the cluster converged within {deadline_s:g}s of the heal (6 nodes ok, no flags, one owner per range)"
+    if since is None:
+        return unknown(name, "the heal (a nemesis end op)", None, f"<= {deadline_s}")
+    rounds = [rd for rd in cluster_events.rounds_of(h.records) if rd and rd[0]["t"] >= since]
+    for rd in rounds:
+        if len(rd) == len(NODES) and all(s["state"] == "ok" for s in rd) and \
+                not any(v["flags"] for s in rd for v in s["nodes"].values()) and \
+                len({tuple(sorted(cluster_events.owners(s).items())) for s in rd}) == 1 and \
+                len(cluster_events.owners(rd[0])) == len(PRIMARIES):
+            t = round(rd[0]["t"] - since, 3)
+            return verdict(name, t <= deadline_s, {"converged_s": t}, f"<= {deadline_s}")
+    if any(rd[0]["t"] - since > deadline_s for rd in rounds):
+        return verdict(name, False, {"rounds": len(rounds), "last_states": {s["viewer"]: s["state"] for s in rounds[-1]}},
+                       f"<= {deadline_s}")
+    return unknown(name, f"sampling rounds up to {deadline_s:g}s after the heal", {"rounds": len(rounds)},
+                   f"<= {deadline_s}")
+
+
+def _own_event(h: RunView, event: str, node: str, since: float) -> Optional[dict]:
+    """The first ``event`` about ``node`` in its own samples (what it believed) since ``since``."""
+    own = [s for s in cluster_events.samples_of(h.records) if s["viewer"] == node]
+    return next((e for e in cluster_events.events(own, first_only=False) if e["event"] == event
+                 and e["node"] == node and e["t"] >= since), None)
+
+
+def bus_partition(h: RunView, r: ScenarioResult) -> None:
+    """Only node-7000's cluster bus is cut: the others fail it and promote node-7003, while
+    clients still reach node-7000's data port and its replica still replicates it (the data
+    port carries replication). node-7000 takes writes until it sees itself in the minority
+    (cluster_state fail, CLUSTERDOWN); the writes it took after its replica's promotion are
+    counted as lost. Nothing WAIT-acknowledged is lost; healed, node-7000 rejoins as a replica."""
+    t = h.t_fault()
+    heal = h.heal()
+    if t is None or heal is None:
+        r.check("the bus partition ran and was healed", None, missing="the nemesis ops")
+        return
+    nt = h.settings["node_timeout_s"]
+    r.add(promoted(h), others_unaffected(h), epochs_up(h), double_claims(h))
+    direct = [op for op in h.lane("direct") if op.t_invoke >= t]
+    answered = [op for op in direct if op.ok or (op.error or "").split(":")[0] in
+                ("ClusterDownError", "ResponseError", "TryAgainError", "MovedError")]
+    r.check(f"clients still reached {VICTIM}'s data port: every write sent straight to it was answered "
+            "(acknowledged or refused, never a timeout)", bool(direct) and len(answered) == len(direct),
+            {"sent": len(direct), "answered": len(answered),
+             "unanswered": sorted({op.error for op in direct if op not in answered})[:3]},
+            "all answered", missing=None if direct else "writes sent straight to it after the cut")
+    ok = [op for op in direct if op.ok]
+    r.check(f"{VICTIM} kept acknowledging writes after its bus was cut (it does not know yet)", bool(ok), len(ok),
+            "> 0", missing=None if direct else "writes sent straight to it after the cut")
+    last_ok = max((op.t_complete for op in ok), default=None)
+    minority = _own_event(h, "cluster_state fail", VICTIM, t)
+    r.check(f"{VICTIM} stopped acknowledging them once it saw itself in the minority (cluster_state fail), "
+            "within node-timeout + 2 s of the cut", last_ok is not None and minority is not None
+            and last_ok - t <= nt + 2, {"last_ok_s": last_ok and round(last_ok - t, 3),
+                                        "own_cluster_state_fail_s": minority and round(minority["t"] - t, 3)},
+            f"<= {nt + 2}", missing=None if minority else f"{VICTIM}'s own sampled view going fail")
+    r.add(invariants.acknowledged_writes(h, "direct", min_replicated=1, name="no write acknowledged by the replica "
+                                                                             "(WAIT 1) was lost"),
+          invariants.acknowledged_writes(h, VICTIM, min_replicated=1,
+                                         name=f"no WAIT-1 write of {VICTIM}'s shard (the cluster client) was lost"),
+          invariants.fail_applied(h))
+    r.add(cluster_converged(h, heal["time"], 2 * h.settings["failover_deadline_s"]))
+    promo = _event(h, 0, "promoted", HEIR)
+    t_promo = t + promo["t_s"] if promo else None
+    records = h.client_records(("direct",))
+    plain = loss.write_loss(records, lane="direct")
+    after_promo = [op for op in ok if t_promo is not None and op.t_complete > t_promo]
+    lost_after = [op for op in after_promo if h.final.get(op.key) != op.value]
+    r.metrics.update({"promotion_s": promo and promo["t_s"],
+                      "fail_s": (_event(h, 0, "fail", VICTIM) or {}).get("t_s"),
+                      "old_primary_last_ok_s": last_ok and round(last_ok - t, 3),
+                      "old_primary_state_fail_s": minority and round(minority["t"] - t, 3),
+                      "acked_after_cut": len(ok), "acked_after_promotion": len(after_promo),
+                      "lost_after_promotion": len(lost_after), "lost_acknowledged": plain["lost"],
+                      "lost_wait_1": loss.write_loss(records, lane="direct", min_replicated=1)["lost"],
+                      "rejoin_s": rejoin_s(h, VICTIM, HEIR, heal["time"]), "node_timeout_ms": int(nt * 1000)})
+    failover_details(h, r)
+    r.details["fault"] = f"{VICTIM}: cluster bus (port + 10000) cut from the other five; data port open"
+    _layout_back(h, r)
+
+
+def packet_loss(h: RunView, r: ScenarioResult) -> None:
+    """Per loss rate on node-7000's links: nothing WAIT-acknowledged lost, no failed write
+    applied, at most one primary per range, epochs only up; healed, the cluster converges and
+    node-7000's slots are served again. What the cluster and the clients did is measured."""
+    rounds = []
+    for percent in LOSS_PERCENTS:
+        v, label = RunView(h.all_records, f"loss:{percent}", h.settings), f"{percent} % loss: "
+        t, heal = v.t_fault(), v.heal()
+        if not v or t is None or heal is None:
+            r.check(f"{label}the round ran (a loss fault and its heal)", None, missing="the round's nemesis ops")
+            continue
+        others = [p for p in PRIMARIES if p != VICTIM and v.lane(p)]
+        r.add(labelled(label, [
+            invariants.acknowledged_writes(v, VICTIM, min_replicated=1,
+                                           name="no write acknowledged by the replica (WAIT 1) was lost"),
+            invariants.fail_applied(v), double_claims(v), epochs_up(v),
+            invariants.available_within(v, VICTIM, heal["time"], h.settings["failover_deadline_s"],
+                                        "the failover deadline after the heal"),
+            cluster_converged(v, heal["time"], 2 * h.settings["failover_deadline_s"])]
+            + [invariants.acknowledged_writes(v, p, name=f"every acknowledged write to {p}'s shard is readable")
+               for p in others]))
+        samples = cluster_events.samples_of(v.records)
+        evts = [e for e in cluster_events.events(samples) if t <= e["t"] <= heal["time"] + 10]
+        promo = next((e for e in evts if e["event"] == "promoted"), None)
+        victims = v.victims()
+        row = {"percent": percent, "node": victims[0] if victims else None,
+               **_window(v, VICTIM, t, heal["time"]),
+               "pfail_flags": sum(e["event"] == "fail?" for e in evts), "fail_flags": sum(e["event"] == "fail" for e in evts),
+               "promoted": promo and f"{promo['node']} at {promo['t'] - t:.2f}s",
+               "lost_plain": loss.write_loss(v.client_records((VICTIM,)), lane=VICTIM)["lost"],
+               "others_ok": {p: _window(v, p, t, heal["time"])["ok"] for p in others}}
+        rounds.append(row)
+        r.metrics[f"loss_{percent}_ok_per_s"] = row["ok_per_s"]
+        r.metrics[f"loss_{percent}_promoted"] = row["promoted"]
+    r.details["rounds"] = rounds
+    _layout_back(RunView(h.all_records, f"loss:{LOSS_PERCENTS[-1]}", h.settings), r)
+
+
+# ================================================================================ seeded random schedules
+def register_only(h: RunView, lanes: tuple = ("register",)) -> RunView:
+    """The run with only the client ops on the register's keys (its lanes' ops and the final
+    reads of those keys): what the linearizability checker judges when other lanes ran too."""
+    keys = {op.key for op in h.ops if op.lane in lanes or (op.lane or "").startswith("stale:")}
+    return RunView([rec for rec in h.records if rec.get("kind") != "client" or rec.get("key") in keys], h.name,
+                   h.settings)
+
+
+def lost_window_explains(h: RunView, got: dict) -> Verdict:
+    """invariants.explained_by_lost_window at each fault: a violation is expected only when its
+    counterexample involves an op acknowledged just before some fault (or in flight across it)."""
+    window = h.settings.get("repl_lag_window_s", 1.0)
+    starts = [f["time"] for f in h.nemesis(phase="start")]
+    if got["valid"] is not False or not starts:
+        return invariants.explained_by_lost_window(h, got, starts[0] if starts else None, window)
+    verdicts = [invariants.explained_by_lost_window(h, got, t, window) for t in starts]
+    return next((v for v in verdicts if v.valid), verdicts[-1])
+
+
+def random_schedule(h: RunView, r: ScenarioResult) -> None:
+    """A generated schedule, judged by every generic checker: per shard no WAIT-acknowledged
+    write lost (plain acknowledged writes: reported when a promotion happened, judged when none
+    did), no failed write applied, no INCR twice, at most one primary per slot range at every
+    sample, epochs only up, every shard written again within the failover deadline after each
+    fault and after the last heal, the cluster converged, the register linearizable (or its
+    violation explained by a fault's lost window)."""
+    starts, ends = h.nemesis(phase="start"), h.nemesis(phase="end")
+    lanes = [p for p in PRIMARIES if h.lane(p)]
+    samples = cluster_events.samples_of(h.records)
+    promotions = [e for e in cluster_events.events(samples) if e["event"] == "promoted"]
+    r.add([invariants.acknowledged_writes(h, p, min_replicated=1, name=f"no WAIT-1 write to {p}'s range was lost")
+           for p in lanes], invariants.fail_applied(h), double_claims(h), epochs_up(h))
+    if not promotions and starts:
+        r.add([invariants.acknowledged_writes(h, p, name=f"no acknowledged write to {p}'s range was lost (no "
+                                                         "promotion happened)") for p in lanes])
+    if h.lane("counter"):
+        r.add(invariants.counter(h, "counter"))
+    deadline = h.settings["failover_deadline_s"]
+    for n, f in enumerate(starts):
+        for p in lanes:
+            r.add(replace(invariants.available_within(h, p, f["time"], deadline, "the failover deadline"),
+                          name=f"fault {n} ({f['f']} {f['value']}): writes to {p}'s range resumed within the "
+                               f"failover deadline ({deadline:g}s)"))
+    last_heal = max((e["time"] for e in ends), default=None)
+    r.add([invariants.available_within(h, p, last_heal, deadline, "the failover deadline after the last heal")
+           for p in lanes], cluster_converged(h, last_heal, 2 * deadline))
+    reg = register_only(h)
+    v, got = invariants.linearizable(reg)
+    r.add(lost_window_explains(reg, got))
+    if v.valid is None:
+        r.add(v)
+    plain = {p: loss.write_loss(h.client_records((p,)), lane=p) for p in lanes}
+    plan = (h.harness("schedule") or [{"value": {}}])[0]["value"]
+    r.metrics.update({"seed": plan.get("seed"), "faults": len(starts), "promotions": len(promotions),
+                      "acknowledged": sum(x["acknowledged"] for x in plain.values()),
+                      "lost_plain": sum(x["lost"] for x in plain.values()),
+                      "linearizable": got["valid"], "register_ops": got["ops"]})
+    t0 = h.records[0]["time"] if h.records else 0.0
+    ends_by_i = {e["params"].get("i"): e for e in ends if "i" in e["params"]}
+    r.details["nemesis"] = [{"i": f["params"].get("i"), "f": f["f"], "target": f["value"],
+                             "nodes": ", ".join(f["params"].get("nodes", [])), "start_s": round(f["time"] - t0, 3),
+                             "end_s": round(ends_by_i[f["params"]["i"]]["time"] - t0, 3)
+                             if f["params"].get("i") in ends_by_i else None} for f in starts]
+    if got.get("counterexample"):
+        linearizable_report(reg, r, got)
+    _layout_back(h, r)

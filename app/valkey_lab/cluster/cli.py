@@ -71,4 +71,5 @@ def _ops(records):
 
 
 def main(argv=None) -> int:
-    return cli.main("cluster", DESCRIPTION, SCENARIOS, METHODS, open_lab, argv, watch=watch)
+    return cli.main("cluster", DESCRIPTION, SCENARIOS, METHODS, open_lab, argv, watch=watch,
+                    random_suite=cluster_faults.RANDOM)

@@ -5,8 +5,9 @@ Its steps (data in a schedule, each handled by the method of the same name, see
 ``ClusterLab.do``): waits ``Promoted``, ``ShardResumed``, ``Rejoined``, ``FlaggedFail``,
 ``OrphanFails``, ``ServedAgain``, ``VoteTimer``, ``Healthy``; actions ``Probe``,
 ``RejoinState``, ``RegisterReads``, ``LostSlotProbes``. A step's ``node`` defaults to the
-first node of the last fault (the victim). Fault targets (``resolve``): a node name, or
-"shard:NODE" (the node and its partner)."""
+first node of the last fault (the victim). Fault targets (``resolve``): a node name,
+"shard:NODE" (the node and its partner), "primary:N" / "replica:N" (the node that is now the
+primary, or a replica, of the N-th slot range: 1 is 0-5460), "primary" (of range 1)."""
 from __future__ import annotations
 
 import itertools
@@ -30,7 +31,7 @@ from valkey_lab.cluster.topology import LAYOUT, NODES, PAIR, ClusterTopology
 from valkey_lab.util import LabError, WaitTimeout, now, password, wait_for
 from valkey_lab.workload.keys import ShardKeys
 from valkey_lab.workload.register import CAS_SCRIPT, RegisterLane, RegisterOps
-from valkey_lab.workload.writer import Workload, Writer, final_reads
+from valkey_lab.workload.writer import Incrementer, Workload, Writer, final_reads
 
 # Errors by which a shard refuses service (as opposed to a transport hiccup).
 CLUSTER_REFUSALS = ("ClusterDownError", "TryAgainError", "SlotNotCoveredError", "ClusterUnavailable",
@@ -200,11 +201,21 @@ class ClusterLab:
                  for s in self.topology.shards()]
         return Workload(lanes + list(extra))
 
-    def register_workload(self, node: str, processes: int = 5, stale: int = 0, keys: int = 3, seed: int = 1
-                          ) -> Workload:
-        """Jepsen's register on keys of ``node``'s slots: ``processes`` clients through the lab's
-        cluster client, plus ``stale`` clients holding a plain connection to ``node``."""
-        names = keys_in_ranges(self.key(f"w{next(self._namespaces)}", "register"), [LAYOUT[node]], keys)
+    def counter(self, lane: str = "counter", node: str = "node-7001") -> Incrementer:
+        """INCR of one key in ``node``'s slots, never retried after an ambiguous error."""
+        c = self.client(self.policy(), lane=lane)
+        key = keys_in_ranges(self.key(f"w{next(self._namespaces)}", lane), [LAYOUT[node]], 1)[0]
+        return Incrementer(self.recorder, lane, lambda k: c.call(lambda rc: rc.incr(k)), key, shard=node)
+
+    def register_workload(self, node: Optional[str] = None, processes: int = 5, stale: int = 0, keys: int = 3,
+                          seed: int = 1, gen=None) -> Workload:
+        """Jepsen's register on keys of ``node``'s slots (None: of every shard's): ``processes``
+        clients through the lab's cluster client, plus ``stale`` clients holding a plain
+        connection to ``node``. ``gen``: the op mix and pacing (REGISTER_OPS by default)."""
+        ranges = [LAYOUT[node]] if node is not None else list(LAYOUT.values())
+        names = ([k for rng in ranges for k in keys_in_ranges(self.key(f"w{next(self._namespaces)}", "register"),
+                                                               [rng], keys)] if node is None else
+                 keys_in_ranges(self.key(f"w{next(self._namespaces)}", "register"), ranges, keys))
         self.register_keys = names
         lanes = []
         for i in range(processes):
@@ -212,7 +223,7 @@ class ClusterLab:
             ops = RegisterOps(read=lambda k, c=c: c.call(lambda rc: rc.get(k), idempotent=True),
                               write=lambda k, v, c=c: c.call(lambda rc: rc.set(k, v)),
                               cas=lambda k, old, new, c=c: bool(c.call(lambda rc: rc.eval(CAS_SCRIPT, 1, k, old, new))))
-            lanes.append(RegisterLane(self.recorder, "register", ops, names, seed=seed * 1000 + i))
+            lanes.append(RegisterLane(self.recorder, "register", ops, names, seed=seed * 1000 + i, gen=gen))
         for i in range(stale):
             host, port = self.backend.address(node)
             conn = redis.Redis(host, port, password=self.password, socket_timeout=0.5, socket_connect_timeout=0.5,
@@ -220,7 +231,8 @@ class ClusterLab:
             self._stale.append(conn)
             ops = RegisterOps(read=conn.get, write=lambda k, v, conn=conn: conn.set(k, v),
                               cas=lambda k, old, new, conn=conn: bool(conn.eval(CAS_SCRIPT, 1, k, old, new)))
-            lanes.append(RegisterLane(self.recorder, f"stale:{node}", ops, names, seed=seed * 1000 + 100 + i))
+            lanes.append(RegisterLane(self.recorder, f"stale:{node}", ops, names, seed=seed * 1000 + 100 + i,
+                                      gen=gen))
         return Workload(lanes)
 
     def observers(self) -> list:
@@ -233,7 +245,21 @@ class ClusterLab:
             return [node, PAIR[node]]
         if target in NODES:
             return [target]
+        if target == "primary" or target.startswith(("primary:", "replica:")):
+            role, _, n = target.partition(":")
+            rng = LAYOUT[list(LAYOUT)[int(n or 1) - 1]]
+            shard = next((s for s in self.topology.shards() if tuple(s["ranges"][0]) == tuple(rng)), None)
+            if shard is None:
+                raise ValueError(f"no primary serves {ct.format_ranges([rng])} now: cannot resolve {target!r}")
+            if role == "primary":
+                return [shard["primary"]]
+            replicas = [r for r in shard["replicas"] if self.backend.is_running(r)] or [PAIR[shard["primary"]]]
+            return [replicas[0]]
         raise ValueError(f"unknown cluster fault target {target!r}")
+
+    def command(self, node: str, *args):
+        """One command on ``node`` through a plain connection (CLIENT PAUSE, CONFIG SET, ...)."""
+        return self.topology.client(node).execute_command(*args)
 
     def partition_peers(self, node: str, params: dict) -> list[str]:
         return [n for n in NODES if n != node]
@@ -414,6 +440,11 @@ class ClusterLab:
 def open_lab(args, recorder):
     """Build (local) or attach to (docker) the cluster, make sure it is formed and healthy with
     the deterministic layout, and yield the ClusterLab. Everything started here is stopped."""
+    if getattr(args, "backend", None) == "external" or getattr(args, "target", None):
+        from valkey_lab.cluster.external import open_external  # the deployment a target file names
+        with open_external(args, recorder) as lab:
+            yield lab
+        return
     secret = password()
     kind = args.backend
     if kind == "auto":

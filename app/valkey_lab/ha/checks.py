@@ -534,3 +534,469 @@ def linearizable_partition(h: RunView, r: ScenarioResult) -> None:
     r.add(invariants.expect_invalid(v, "Jepsen's finding: a client on the isolated master reads and writes "
                                        "a value the majority never sees"))
     linearizable_report(h, r, got)
+
+
+# =========================================================== generated tests: the faults real networks make
+# Each judgement below is a pure function of the history, three-valued: what the history lacks
+# makes a verdict unknown (never a pass), with what is missing.
+LOSS_PERCENTS = (10, 30, 60)
+ONE_WAY_DIRECTIONS = ("out", "in")
+BANDWIDTH_RATES = (("none", None), ("replica", "24mbit"), ("master", "24mbit"))
+WRITE_FS = ("write", "cas", "incr")
+STALE_EVENTS = ("+sdown", "+odown", "+try-failover", "+elected-leader", "+switch-master")
+
+
+def _round(h: RunView, name: str) -> RunView:
+    return RunView(h.all_records, name, h.settings)
+
+
+def register_only(h: RunView, lanes: tuple = ("register",)) -> RunView:
+    """The run with only the client ops on the register's keys (its lanes' ops and the final
+    reads of those keys): what the linearizability checker judges when other lanes ran too."""
+    keys = {op.key for op in h.ops if op.lane in lanes or (op.lane or "").startswith("stale:")}
+    return RunView([rec for rec in h.records if rec.get("kind") != "client" or rec.get("key") in keys], h.name,
+                   h.settings)
+
+
+def _percentile(values: list, q: float) -> Optional[float]:
+    if not values:
+        return None
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(q * len(values)))], 4)
+
+
+def window_stats(h: RunView, lane: str, t0: float, t1: float) -> dict:
+    """The ops of ``lane`` that completed in [t0, t1): counts by outcome, ok per second, latency
+    of the ok ones (ms), and the longest wait between two ok completions in the window."""
+    ops = [op for op in h.lane(lane) if op.t_complete is not None and t0 <= op.t_complete < t1]
+    ok = [op for op in ops if op.ok]
+    done = sorted(op.t_complete for op in ok)
+    edges = [t0, *done, t1]
+    lat = [1000 * (op.t_complete - op.t_invoke) for op in ok]
+    return {"ok": len(ok), "fail": sum(op.type == "fail" for op in ops), "info": sum(op.type == "info" for op in ops),
+            "ok_per_s": round(len(ok) / (t1 - t0), 1) if t1 > t0 else None,
+            "latency_p50_ms": _percentile(lat, 0.5), "latency_p99_ms": _percentile(lat, 0.99),
+            "longest_gap_s": round(max((b - a for a, b in zip(edges, edges[1:])), default=0.0), 3)}
+
+
+def writable_view(h: RunView) -> RunView:
+    """The run's history with each role snapshot's masters cut down to the masters *accepting
+    writes* then: a node counts from the first to the last write it acknowledged (the node on
+    the completion, invariants.attribution) in one term, a term ending when a role sample shows
+    it replicating. A node that calls itself master but takes no write (an old master restarted
+    empty, before Sentinel converts it) is not a second writable master; one that acknowledges
+    writes on both sides of another's is."""
+    who = invariants.attribution(h)
+    acks = sorted((op.t_complete, node) for op in h.ops if op.ok and op.f in WRITE_FS and op.t_complete is not None
+                  and (node := who(op)) is not None)
+    demoted: dict[str, list[float]] = {}
+    for s in h.roles(snapshots=False):
+        for node, st in (s["value"].get("nodes") or {}).items():
+            if st and st.get("role") == "slave":
+                demoted.setdefault(node, []).append(s["time"])
+    spans: dict[str, list[list[float]]] = {}
+    for t, node in acks:
+        terms = spans.setdefault(node, [])
+        if terms and not any(terms[-1][1] < d < t for d in demoted.get(node, [])):
+            terms[-1][1] = t
+        else:
+            terms.append([t, t])
+
+    def accepting(node: str, t: float) -> bool:
+        return any(a <= t <= b for a, b in spans.get(node, []))
+    records = []
+    for rec in h.records:
+        if rec.get("kind") == "server" and rec.get("f") == "roles" and rec["value"].get("snapshot"):
+            value = {**rec["value"], "masters": [m for m in rec["value"]["masters"] if accepting(m, rec["time"])]}
+            rec = {**rec, "value": value}
+        records.append(rec)
+    return RunView(records, h.name, h.settings)
+
+
+def one_master_accepting(h: RunView, window_s: float = 1.0) -> Verdict:
+    """invariants.one_writable_master on the writable view: no write acknowledged by a node
+    while another node was accepting writes too."""
+    return invariants.one_writable_master(writable_view(h), window_s)
+
+
+def same_master(h: RunView, since: Optional[float], until: Optional[float], why: str) -> Verdict:
+    """No failover in [since, until]: every role snapshot names one master, the same, and so
+    does every Sentinel's view (sampled); no +switch-master was published."""
+    name = f"no failover ({why}): one and the same master in every role sample and every Sentinel's view"
+    if since is None or until is None:
+        return unknown(name, "the fault and its end (nemesis ops)")
+    snaps = h.roles(since=since, until=until)
+    need = max(2, int(MIN_SNAPSHOTS_PER_S * (until - since)))
+    masters = sorted({m for s in snaps for m in s["value"]["masters"]})
+    named = sorted({(v or {}).get("master") for rec in h.server("sentinels") if since <= rec["time"] <= until
+                    for v in rec["value"].values() if v})
+    switch = h.first_event("+switch-master", since, until)
+    evidence = {"role_samples": len(snaps), "masters": masters, "sentinels_named": named,
+                "switch": switch and switch["value"]["data"]}
+    if switch is not None or len(masters) > 1 or len(named) > 1 or (masters and named and masters != named):
+        return verdict(name, False, evidence, "one master")
+    if len(snaps) < need or not named:
+        return unknown(name, f"role samples and Sentinel views in that window ({len(snaps)} of at least {need})",
+                       evidence, "one master")
+    return verdict(name, True, evidence, "one master")
+
+
+def served_after_heal(h: RunView, lane: str = WAIT_LANE) -> Verdict:
+    heal = h.heal()
+    return invariants.available_within(h, lane, heal and heal["time"], budget(h)[0],
+                                       "the client's retry budget after the heal")
+
+
+def converged_after_heal(h: RunView) -> Verdict:
+    heal = h.heal()
+    return invariants.converged(h, heal and heal["time"], h.settings["rejoin_deadline_s"])
+
+
+def _events_of(h: RunView, events: tuple, since: float, until: Optional[float] = None,
+               node: Optional[str] = None) -> list[dict]:
+    return [e for e in h.server("sentinel-event") if e["value"]["event"] in events and e["time"] >= since
+            and (until is None or e["time"] <= until) and (node is None or e["node"] == node)]
+
+
+def acked_by_after(h: RunView, node: Optional[str], t: Optional[float]) -> int:
+    """Writes acknowledged by ``node`` (attributed) that completed after ``t``."""
+    if node is None or t is None:
+        return 0
+    who = invariants.attribution(h)
+    return sum(1 for op in h.ops if op.ok and op.f in WRITE_FS and op.t_complete is not None and op.t_complete > t
+               and who(op) == node)
+
+
+def packet_loss(h: RunView, r: ScenarioResult) -> None:
+    """Per loss rate: nothing WAIT-acknowledged lost, no failed write applied, no INCR twice,
+    one master accepting writes at a time; after the heal, served again and converged. What
+    Sentinel and the clients did is measured."""
+    rounds = []
+    for percent in LOSS_PERCENTS:
+        v, label = _round(h, f"loss:{percent}"), f"{percent} % loss: "
+        t, heal = v.t_fault(), v.heal()
+        if not v or t is None or heal is None:
+            r.check(f"{label}the round ran (a loss fault and its heal)", None, missing="the round's nemesis ops")
+            continue
+        r.add(labelled(label, loss_checks(v, WAIT_LANE, 1) + [one_master_accepting(v), served_after_heal(v),
+                                                              converged_after_heal(v)]))
+        if v.lane("counter"):
+            r.add(labelled(label, [invariants.counter(v, "counter")]))
+        if percent == min(LOSS_PERCENTS):
+            r.add(labelled(label, [same_master(v, t, heal["time"], f"a lossy link ({percent} % of the packets)")]))
+        before = window_stats(v, WAIT_LANE, max(0.0, t - 1.0), t)
+        during = window_stats(v, WAIT_LANE, t, heal["time"])
+        incr = window_stats(v, "counter", t, heal["time"])
+        switch = switch_of(v, t, heal["time"] + h.settings["switch_deadline_s"], away_from=tuple(v.victims()))
+        sdown = _events_of(v, ("+sdown",), t, heal["time"])
+        row = {"percent": percent, "ok_per_s_before": before["ok_per_s"], **during,
+               "sdown_master": len([e for e in sdown if e["value"]["data"].startswith("master")]),
+               "odown": len(_events_of(v, ("+odown",), t, heal["time"])),
+               "failover_s": switch and round(switch["time"] - t, 3), "new_master": switch and switch["new"],
+               "retries": sum(1 for e in v.client_events("retry") if t <= e["time"] <= heal["time"]),
+               "lost_plain": loss.write_loss(v.client_records((WAIT_LANE,)), lane=WAIT_LANE)["lost"],
+               "incr_ok_per_s": incr["ok_per_s"], "incr_info": incr["info"],
+               "incr_latency_p99_ms": incr["latency_p99_ms"]}
+        rounds.append(row)
+        r.metrics[f"loss_{percent}_wait1_ok_per_s"] = during["ok_per_s"]
+        r.metrics[f"loss_{percent}_incr_ok_per_s"] = incr["ok_per_s"]
+        r.metrics[f"loss_{percent}_failover_s"] = row["failover_s"]
+    r.details["rounds"] = rounds
+
+
+def acked_by(h: RunView, node: Optional[str], since: Optional[float]) -> list:
+    """The writes ``node`` acknowledged (attributed) that completed after ``since``."""
+    if node is None or since is None:
+        return []
+    who = invariants.attribution(h)
+    return [op for op in h.ops if op.ok and op.f in WRITE_FS and op.t_complete is not None and op.t_complete > since
+            and who(op) == node]
+
+
+def one_way(h: RunView, r: ScenarioResult) -> None:
+    """Per direction: Sentinel fails over and the client follows; nothing WAIT-acknowledged is
+    lost; every write the old master acknowledged after its replica's promotion (before the
+    client learnt of the switch: the split brain's window) is gone after the heal; healed, the
+    old master rejoins as a replica and the topology converges."""
+    rounds = []
+    for direction in ONE_WAY_DIRECTIONS:
+        v = _round(h, f"one_way:{direction}")
+        label = f"master can't {'send' if direction == 'out' else 'receive'}: "
+        if not v or v.t_fault() is None:
+            r.check(f"{label}the round ran", None, missing="the round's nemesis ops")
+            continue
+        victim = (v.victims() or [None])[0]
+        switch = the_switch(v)
+        promoted_at = next((s["time"] for s in v.roles(since=v.t_fault()) if switch and switch["new"]
+                            in s["value"]["masters"]), None)
+        stale = acked_by(v, victim, promoted_at)
+        r.add(labelled(label, switch_checks(v, 0, WAIT_LANE, *budget(v)) + loss_checks(v, WAIT_LANE, 1)
+                       + [invariants.all_lost(v, stale, "every write the old master acknowledged after its replica's "
+                                                        "promotion was lost after the heal"),
+                          converged_after_heal(v)] + rejoined(v, victim)))
+        m = switch_metrics(v)
+        split = one_master_accepting(v)
+        rounds.append({"direction": direction, **{k: m[k] for k in ("switch_s", "unavailable_s", "new_master")},
+                       "acked_by_old_master_after_promotion": len(stale),
+                       "two_masters_accepting_overlap_s": (split.observed or {}).get("overlap_s")
+                       if isinstance(split.observed, dict) else None,
+                       **{k: val for k, val in loss_metrics(v).items() if k in ("acknowledged", "lost_plain",
+                                                                               "lost_wait_1")},
+                       **rejoin_metrics(v, victim, switch and switch["new"])})
+        r.metrics[f"{direction}_switch_s"] = m["switch_s"]
+        r.metrics[f"{direction}_acked_by_old_master_after_promotion"] = len(stale)
+    r.details["rounds"] = rounds
+
+
+def _fill(h: RunView) -> Optional[dict]:
+    found = [rec["value"] for rec in h.all_records if rec.get("kind") == "server" and rec.get("f") == "fill"]
+    return found[-1] if found else None
+
+
+def link_timeline(h: RunView, node: str, t0: float) -> list[dict]:
+    """``node``'s replication as its sync samples show it: one row per change of link or sync state."""
+    rows, last = [], None
+    for rec in h.server("sync", node):
+        val = rec["value"]
+        state = (val.get("master_link_status"), val.get("master_sync_in_progress"), val.get("role"))
+        if state != last:
+            rows.append({"t_s": round(rec["time"] - t0, 3), "link": state[0], "sync_in_progress": state[1],
+                         "read_mb": round(int(val.get("master_sync_read_bytes") or 0) / 2 ** 20, 1),
+                         "total_mb": round(int(val.get("master_sync_total_bytes") or 0) / 2 ** 20, 1)
+                         if int(val.get("master_sync_total_bytes") or 0) > 0 else None})
+            last = state
+    return rows
+
+
+def bandwidth(h: RunView, r: ScenarioResult) -> None:
+    """Per round (no limit, the replica's links limited, the master's): the replica asked for a
+    full resync did one and its link came up; with a limit, not faster than the data set over
+    the rate allows (the limit held); no failover, nothing WAIT-acknowledged lost. The link's
+    state over time and the clients' writes during the sync are measured."""
+    fill = _fill(h)
+    rounds = []
+    for where, rate in BANDWIDTH_RATES:
+        v, label = _round(h, f"bandwidth:{where}"), f"{where if rate else 'no'} limit: "
+        resync = (v.server("resync") or [None])[-1] if v else None
+        if resync is None:
+            r.check(f"{label}the round ran (a replica asked for a full resync)", None,
+                    missing="the round's resync record")
+            continue
+        node, t0 = resync["node"], resync["time"]
+        samples = [rec for rec in v.server("sync", node) if rec["time"] >= t0]
+        synced = next((rec for rec in samples if rec["value"].get("master_link_status") == "up"), None)
+        syncing = [rec for rec in samples if synced is None or rec["time"] < synced["time"]]
+        sync_s = synced and round(synced["time"] - t0, 3)
+        r.check(f"{label}{node} did a full resync (link down, sync in progress) and its link came up",
+                synced is not None and any(str(rec["value"].get("master_sync_in_progress")) == "1" for rec in syncing),
+                {"sync_s": sync_s, "samples_while_syncing": len(syncing)}, "link down, then up",
+                missing=None if samples else f"sync samples of {node} after the resync")
+        if rate is not None and fill is not None:
+            floor = round(0.8 * fill["mb"] * 2 ** 20 * 8 / parse_bits(rate), 3)
+            r.check(f"{label}the sync took at least 0.8 x data set / rate ({fill['mb']} MB at {rate}): the limit held",
+                    sync_s is not None and sync_s >= floor, sync_s, f">= {floor}",
+                    missing=None if synced else "the link up after the resync")
+        lim = v.fault(kind="bandwidth")
+        end = v.heal(kind="bandwidth")
+        t_start = lim["time"] if lim else t0
+        t_end = end["time"] if end else (synced["time"] + 1.0 if synced else None)
+        r.add(labelled(label, [same_master(v, t_start, t_end, "a full resync, links limited or not")]
+                       + loss_checks(v, WAIT_LANE, 1)))
+        during = window_stats(v, WAIT_LANE, t0, synced["time"] if synced else (t_end or t0))
+        rounds.append({"limit": where if rate else "none", "rate": rate, "node": node, "sync_s": sync_s,
+                       "writes_during_sync": during})
+        key = where if rate else "unlimited"
+        r.metrics[f"{key}_sync_s"] = sync_s
+        r.metrics[f"{key}_write_p99_ms_during_sync"] = during["latency_p99_ms"]
+        r.details[f"{key}_link_over_time"] = link_timeline(v, node, t0)
+    r.metrics["data_set_mb"] = fill and fill["mb"]
+    r.details["rounds"] = rounds
+
+
+def parse_bits(rate: str) -> float:
+    """"24mbit" -> 24e6 bits per second (the fault's own parameter, as tc reads it)."""
+    units = {"kbit": 1e3, "mbit": 1e6, "gbit": 1e9, "bit": 1.0}
+    for unit, scale in units.items():
+        if rate.endswith(unit):
+            return float(rate[: -len(unit)]) * scale
+    raise ValueError(f"not a rate: {rate!r}")
+
+
+def hung_master(h: RunView, r: ScenarioResult) -> None:
+    """DEBUG SLEEP longer than down-after: Sentinel fails over as for a crash; once awake, the
+    old master is demoted (a role sample shows it replicating the new master) and refuses a
+    write sent straight to it (READONLY)."""
+    r.add(labelled("hung master: ", switch_checks(h, 0, WAIT_LANE, *budget(h))
+                   + [before_sentinel_could_act(h, 0, WAIT_LANE)]),
+          loss_checks(h, WAIT_LANE, 1), [one_master_accepting(h)])
+    counter_checks(h, r)
+    victim = (h.victims() or [None])[0]
+    switch = the_switch(h)
+    wake = h.heal()
+    name = "awake, the old master was demoted: a role sample shows it replicating the new master"
+    if wake is None or switch is None or victim is None:
+        r.check(name, None, missing="the switch and the end of the sleep (nemesis end)")
+    else:
+        back = rejoin_s(h, victim, switch["new"], wake["time"])
+        r.check(name, back is not None and back <= h.settings["rejoin_deadline_s"], back,
+                f"<= {h.settings['rejoin_deadline_s']}", missing=None if h.roles(since=wake["time"]) else
+                "role samples after it woke")
+        claimed = [s["time"] for s in h.roles(since=wake["time"]) if victim in s["value"]["masters"]]
+        r.metrics["woke_still_master_s"] = round(claimed[-1] - wake["time"], 3) if claimed else 0.0
+        r.metrics["acked_by_old_master_after_waking"] = acked_by_after(h, victim, wake["time"])
+        r.metrics["demoted_after_waking_s"] = back
+    direct = (h.lane("old-master") or [None])[-1]
+    r.check("the demoted old master refused a write sent straight to it (READONLY)",
+            direct is not None and direct.type == "fail" and "READONLY" in (direct.error or "").upper(),
+            direct and (direct.error or direct.type), "fail: READONLY",
+            missing=None if direct else "the direct write to the old master")
+    fault = h.fault() or {"params": {}}
+    r.metrics.update({**switch_metrics(h), "sleep_s": fault["params"].get("seconds")})
+    r.details["timeline"] = sentinel_timeline(h.records, h.t_fault() or 0.0, since=(h.t_fault() or 1.0) - 1)
+
+
+def sentinel_stall(h: RunView, r: ScenarioResult) -> None:
+    """A Sentinel frozen > 2 s enters TILT when it resumes (+tilt), leaves it later (-tilt),
+    and meanwhile acts on nothing: no +sdown / +odown / failover from it, and nobody fails the
+    healthy master over. The clients never notice."""
+    t, resume = h.t_fault(), h.heal()
+    stalled = (h.victims() or [None])[0]
+    if t is None or resume is None or stalled is None:
+        r.check("the Sentinel was stopped and resumed", None, missing="the stall's nemesis ops")
+        return
+    tilt = next(iter(_events_of(h, ("+tilt",), resume["time"] - 0.5, node=stalled)), None)
+    r.check(f"{stalled} entered TILT after it resumed (+tilt)", tilt is not None, tilt and tilt["value"]["data"],
+            "+tilt", missing=None if h.server("sentinel-event") else "Sentinel events")
+    untilt = next(iter(_events_of(h, ("-tilt",), tilt["time"], node=stalled)), None) if tilt else None
+    r.check(f"{stalled} left TILT later (-tilt)", untilt is not None, untilt and round(untilt["time"] - tilt["time"], 3),
+            "-tilt", missing=None if tilt else "the +tilt")
+    end = untilt["time"] if untilt else (h.records[-1]["time"] if h.records else None)
+    acted = _events_of(h, STALE_EVENTS, resume["time"] - 0.5, end, node=stalled)
+    r.check(f"{stalled} acted on nothing it learnt before the stall (no {', '.join(STALE_EVENTS)})", not acted,
+            [f"{e['value']['event']} {e['value']['data']}" for e in acted][:3] or "none",
+            "none", missing=None if tilt else "the +tilt (the window it covers)")
+    r.add(same_master(h, t, end, "a Sentinel stalled"))
+    stats = window_stats(h, WAIT_LANE, t, end) if end else {}
+    r.check("the clients never stopped: no wait between two acknowledged writes as long as down-after",
+            bool(stats) and stats["longest_gap_s"] < h.settings["down_after_s"], stats.get("longest_gap_s"),
+            f"< {h.settings['down_after_s']}", missing=None if stats.get("ok") else "acknowledged writes in the window")
+    r.add(loss_checks(h, WAIT_LANE, 1))
+    r.metrics.update({"stall_s": round(resume["time"] - t, 3),
+                      "tilt_after_resume_s": tilt and round(tilt["time"] - resume["time"], 3),
+                      "tilt_s": untilt and round(untilt["time"] - tilt["time"], 3),
+                      "longest_write_gap_s": stats.get("longest_gap_s")})
+    r.details["timeline"] = sentinel_timeline(h.records, t, since=t - 1)
+
+
+def client_pause(h: RunView, r: ScenarioResult) -> None:
+    """CLIENT PAUSE WRITE longer than down-after: PING and reads are answered, so no Sentinel
+    calls the master down and nobody fails over; writes wait out the pause (the stall is
+    measured, and bounded: none completes inside it, all resume right after); nothing lost,
+    and the register history stays linearizable."""
+    t, heal = h.t_fault(), h.heal()
+    fault = h.fault() or {"params": {}}
+    pause_s = float(fault["params"].get("seconds", 0))
+    if t is None or heal is None:
+        r.check("the pause ran", None, missing="the pause's nemesis ops")
+        return
+    end = t + pause_s
+    r.add(same_master(h, t, heal["time"] + 1.0, "the master paused for writes"))
+    sdown = [e for e in _events_of(h, ("+sdown",), t, heal["time"] + 1.0) if e["value"]["data"].startswith("master")]
+    r.check("no Sentinel called the master down (+sdown): PING is answered during a WRITE pause", not sdown,
+            [e["node"] for e in sdown] or "none", "none", missing=None if h.server("sentinels") else "Sentinel views")
+    ok = [op for op in h.lane(WAIT_LANE) if op.ok and op.t_complete is not None]
+    inside = [op for op in ok if t + 0.3 < op.t_complete < end - 0.3]
+    first_after = min((op.t_complete for op in ok if op.t_complete >= end - 0.3), default=None)
+    last_before = max((op.t_complete for op in ok if op.t_complete <= t + 0.3), default=None)
+    stall = round(first_after - last_before, 3) if first_after is not None and last_before is not None else None
+    r.check("no write was acknowledged inside the pause (the pause held)", not inside, len(inside), 0,
+            missing=None if ok else "acknowledged writes")
+    r.check("writes resumed within 1.5 s of the pause's end", first_after is not None and first_after - end <= 1.5,
+            first_after and round(first_after - end, 3), "<= 1.5", missing=None if ok else "acknowledged writes")
+    reads = [op for op in h.lane("register") if op.f == "read" and op.ok and op.t_complete is not None
+             and t + 0.3 < op.t_complete < end - 0.3]
+    r.check("reads were served during the pause", bool(reads), len(reads), "> 0",
+            missing=None if h.lane("register") else "register reads")
+    r.add(loss_checks(h, WAIT_LANE, 1))
+    counter_checks(h, r)
+    v, got = invariants.linearizable(register_only(h))
+    r.add(v)
+    r.metrics.update({"pause_s": pause_s, "write_stall_s": stall, "reads_during_pause": len(reads),
+                      "writes_completed_during_pause": len(inside),
+                      "register_info_ops": got.get("info"), "linearizable": got.get("valid")})
+
+
+# ================================================================================ seeded random schedules
+def schedule_of(h: RunView) -> dict:
+    """The plan the run recorded (harness ``schedule``): seed, options, the faults planned."""
+    found = h.harness("schedule")
+    return found[0]["value"] if found else {}
+
+
+def faults_started(h: RunView) -> list[dict]:
+    return h.nemesis(phase="start")
+
+
+def lost_window_explains(h: RunView, got: dict) -> Verdict:
+    """invariants.explained_by_lost_window at each fault of the run: a violation is expected
+    only when its counterexample involves an op acknowledged just before some fault (or in
+    flight across it): the asynchronous replication's lost window."""
+    window = h.settings.get("repl_lag_window_s", 1.0)
+    starts = [f["time"] for f in faults_started(h)]
+    if got["valid"] is not False or not starts:
+        return invariants.explained_by_lost_window(h, got, starts[0] if starts else None, window)
+    verdicts = [invariants.explained_by_lost_window(h, got, t, window) for t in starts]
+    return next((v for v in verdicts if v.valid), verdicts[-1])
+
+
+def random_schedule(h: RunView, r: ScenarioResult) -> None:
+    """A generated schedule, judged by every generic checker: no WAIT-acknowledged write lost
+    (plain acknowledged writes: reported when a failover happened, judged when none did), no
+    failed write applied, no INCR twice, one master accepting writes at a time, WAIT-acknowledged
+    writes served again within the failover deadline after each fault, served again and
+    converged after the final heal, and the register linearizable (or its violation explained
+    by a fault's lost window)."""
+    starts = faults_started(h)
+    switched = [e for e in h.server("sentinel-event") if e["value"]["event"] == "+switch-master"]
+    r.add(invariants.acknowledged_writes(h, WAIT_LANE, min_replicated=1,
+                                         name="no write acknowledged by a replica (WAIT 1) was lost"),
+          invariants.fail_applied(h), one_master_accepting(h))
+    plain = loss.write_loss(h.client_records((WAIT_LANE,)), lane=WAIT_LANE)
+    if not switched and starts:
+        r.add(invariants.acknowledged_writes(h, WAIT_LANE, name="no acknowledged write was lost (no failover "
+                                                                "happened, so asynchronous replication lost nothing)"))
+    if h.lane("counter"):
+        r.add(invariants.counter(h, "counter"))
+    deadline = h.settings["switch_deadline_s"]
+    for n, f in enumerate(starts):
+        r.add(replace(invariants.available_within(h, WAIT_LANE, f["time"], deadline, "the failover deadline",
+                                                  min_replicated=1),
+                      name=f"fault {n} ({f['f']} {f['value']}): WAIT-acknowledged writes resumed within the failover "
+                           f"deadline ({deadline:g}s)"))
+    ends = h.nemesis(phase="end")
+    last_heal = max((e["time"] for e in ends), default=None)
+    r.add(invariants.available_within(h, WAIT_LANE, last_heal, budget(h)[0], "the client's retry budget after the "
+                                                                              "last heal"),
+          invariants.converged(h, last_heal, h.settings["rejoin_deadline_s"] + deadline))
+    reg = register_only(h)
+    v, got = invariants.linearizable(reg)
+    r.add(lost_window_explains(reg, got))
+    if v.valid is None:
+        r.add(v)
+    plan = schedule_of(h)
+    r.metrics.update({"seed": plan.get("seed"), "faults": len(starts), "failovers": len(
+        {e["value"]["data"] for e in switched}), "writes": plain["acknowledged"] + plain["failed"] + plain["unknown"],
+                      "acknowledged": plain["acknowledged"], "lost_plain": plain["lost"],
+                      "lost_wait_1": loss.write_loss(h.client_records((WAIT_LANE,)), lane=WAIT_LANE,
+                                                     min_replicated=1)["lost"],
+                      "linearizable": got["valid"], "register_ops": got["ops"]})
+    for n, f in enumerate(starts):
+        r.metrics[f"fault_{n}_unavailable_s"] = unavailable_s(h, f["time"], WAIT_LANE, min_replicated=1)
+    t0 = h.records[0]["time"] if h.records else 0.0
+    ends_by_i = {e["params"].get("i"): e for e in ends if "i" in e["params"]}
+    r.details["nemesis"] = [{"i": f["params"].get("i"), "f": f["f"], "target": f["value"],
+                             "nodes": ", ".join(f["params"].get("nodes", [])), "start_s": round(f["time"] - t0, 3),
+                             "end_s": round(ends_by_i[f["params"].get("i")]["time"] - t0, 3)
+                             if f["params"].get("i") in ends_by_i else None} for f in starts]
+    if got.get("counterexample"):
+        linearizable_report(reg, r, got)

@@ -51,4 +51,4 @@ def watch(lab: HALab, console) -> dict:
 
 
 def main(argv=None) -> int:
-    return cli.main("ha", DESCRIPTION, SCENARIOS, METHODS, open_lab, argv, watch=watch)
+    return cli.main("ha", DESCRIPTION, SCENARIOS, METHODS, open_lab, argv, watch=watch, random_suite=ha_faults.RANDOM)

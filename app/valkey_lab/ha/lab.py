@@ -1,12 +1,15 @@
 """The HA adapter of the Lab protocol: 1 master, 2 replicas, 3 Sentinels on a backend.
 
 Its steps (data in a schedule, each handled by the method of the same name, see ``HALab.do``):
-waits ``NewMaster``, ``ClientResumed``, ``Rejoined``, ``ReplicasHealthy``; actions ``Probe``,
-``ReplicaReads``. Fault targets (``resolve``): "master", "replicas", "sentinels:N", a node name.
+waits ``NewMaster``, ``ClientResumed``, ``Rejoined``, ``ReplicasHealthy``, ``SentinelEvent``;
+actions ``Probe``, ``ReplicaReads``, ``Fill``, ``DropFill``, ``OldMasterWrite``. Fault targets
+(``resolve``): "master", "replicas", "replica:N" (the N-th server that is not the master),
+"sentinels:N" (the last N), "sentinel:N" (the N-th), a node name.
 """
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ from redis.retry import Retry
 
 from valkey_lab.backends.base import Backend
 from valkey_lab.clients.ha import BackoffPolicy, HAClient
+from valkey_lab.loop import BackgroundLoop
 from valkey_lab.runner.lab import client_events, close_all, perform
 from valkey_lab.runner.run import Action, RunState, Wait
 from valkey_lab.ha.observe import RoleSampler, SentinelObserver
@@ -73,6 +77,80 @@ class ReplicaReads(Action):
     lanes: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Recovered(Wait):
+    """Whatever failed over meanwhile: every running Sentinel names one master, it answers
+    role:master, and every other running server replicates it, link up (re-read each poll)."""
+    condition = "recovered"
+
+
+@dataclass(frozen=True)
+class SentinelEvent(Wait):
+    """A Sentinel (``node``, or any) published ``event`` since the last fault started."""
+    condition = "sentinel-event"
+    event: str = "+tilt"
+    node: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Fill(Action):
+    """``mb`` MB through the master in ``value_kb`` KB random values (pipelined; random, since
+    the RDB a full sync streams is compressed), then WAIT 2: a data set a replica's full resync
+    must copy. What it wrote is recorded (server ``fill``), not journaled."""
+    mb: int = 24
+    value_kb: int = 16
+
+
+@dataclass(frozen=True)
+class DropFill(Action):
+    """Delete what ``Fill`` wrote (so later runs do not resync it)."""
+
+
+@dataclass(frozen=True)
+class FullResync(Action):
+    """Make ``replica`` (a target spec) do a full resync now: REPLICAOF NO ONE then REPLICAOF the
+    master, pipelined in one round trip (nobody sees it as a master in between). Its new
+    replication ID matches nothing the master knows, so PSYNC gets FULLRESYNC. (A restart would
+    not do: the replica reloads the RDB it received and resyncs partially.) Recorded as
+    server ``resync`` (the node, the master)."""
+    replica: str = "replica:1"
+
+
+@dataclass(frozen=True)
+class OldMasterWrite(Action):
+    """One plain SET straight to the first node of fault ``n`` (the old master), recorded in
+    lane ``old-master`` with the node: a demoted master refuses it (READONLY)."""
+    n: int = 0
+
+
+class SyncSampler(BackgroundLoop):
+    """Every ``interval`` seconds, what each server that is a replica says of its link and its
+    sync (``master_link_status``, ``master_sync_in_progress``, bytes read of the transfer):
+    server records ``sync``, to show a full resync over time."""
+    name = "sync-sampler"
+    step_on_stop = True
+    FIELDS = ("master_link_status", "master_sync_in_progress", "master_sync_total_bytes", "master_sync_read_bytes",
+              "slave_repl_offset", "master_last_io_seconds_ago")
+
+    def __init__(self, backend, password: str, recorder, interval: float = 0.2):
+        super().__init__(interval)
+        self.rec = recorder
+        self.topo = HATopology(backend, password, timeout=0.3)
+
+    def step(self) -> None:
+        for node in SERVERS:
+            try:
+                info = self.topo.replication(node)
+            except (redis.RedisError, OSError):
+                self.rec.server("sync", node, {"role": None})
+                continue
+            if info.get("role") == "slave":
+                self.rec.server("sync", node, {"role": "slave", **{k: info.get(k) for k in self.FIELDS}})
+
+    def closing(self) -> None:
+        self.topo.close()
+
+
 class HALab:
     name = "ha"
 
@@ -120,6 +198,11 @@ class HALab:
     def key(self, *parts: str) -> str:
         return ":".join(("lab", self.run_id, *parts))
 
+    @staticmethod
+    def where(c: HAClient):
+        """The master ``c`` last talked to, as "host:port" (a completion's ``node``)."""
+        return lambda: ":".join(map(str, c.master)) if c.master else None
+
     def writer(self, lane: str, replicas: int = 1, timeout_ms: int = 300, pace: float = 0.005) -> Writer:
         """A lane of distinct-key SETs, each followed by WAIT ``replicas`` (0: no WAIT)."""
         c = self.client(lane=lane)
@@ -127,12 +210,13 @@ class HALab:
             write = lambda k, v: c.set_acked(k, v, replicas=replicas, timeout_ms=timeout_ms)  # noqa: E731
         else:
             write = lambda k, v: (c.call(lambda r: r.set(k, v), idempotent=True), None)[1]  # noqa: E731
-        return Writer(self.recorder, lane, write, self.key(f"w{next(self._namespaces)}", lane), pace=pace)
+        return Writer(self.recorder, lane, write, self.key(f"w{next(self._namespaces)}", lane), pace=pace,
+                      where=self.where(c))
 
     def counter(self, lane: str = "counter") -> Incrementer:
         c = self.client(record=False)
         return Incrementer(self.recorder, lane, lambda k: c.call(lambda r: r.incr(k)),
-                           self.key(f"w{next(self._namespaces)}", lane))
+                           self.key(f"w{next(self._namespaces)}", lane), where=self.where(c))
 
     def workload(self, wait_replicas: int = 1, counter: bool = True) -> Workload:
         lanes = [self.writer(f"wait{wait_replicas}", replicas=wait_replicas)]
@@ -140,10 +224,12 @@ class HALab:
             lanes.append(self.counter())
         return Workload(lanes)
 
-    def register_workload(self, processes: int = 5, stale: int = 0, keys: int = 3, seed: int = 1) -> Workload:
+    def register_workload(self, processes: int = 5, stale: int = 0, keys: int = 3, seed: int = 1,
+                          gen=None) -> Workload:
         """Jepsen's register: ``processes`` clients through the lab's HA client (following
         Sentinel), plus ``stale`` clients holding a plain connection to the current master
-        (as an application that never asks Sentinel again would)."""
+        (as an application that never asks Sentinel again would). ``gen``: the op mix and
+        pacing (workload.register.REGISTER_OPS by default)."""
         names = [self.key(f"w{next(self._namespaces)}", "register", str(i)) for i in range(keys)]
         lanes = []
         for i in range(processes):
@@ -151,7 +237,8 @@ class HALab:
             ops = RegisterOps(read=lambda k, c=c: c.call(lambda r: r.get(k), idempotent=True),
                               write=lambda k, v, c=c: c.call(lambda r: r.set(k, v)),
                               cas=lambda k, old, new, c=c: bool(c.call(lambda r: r.eval(CAS_SCRIPT, 1, k, old, new))))
-            lanes.append(RegisterLane(self.recorder, "register", ops, names, seed=seed * 1000 + i))
+            lanes.append(RegisterLane(self.recorder, "register", ops, names, seed=seed * 1000 + i, gen=gen,
+                                      where=self.where(c)))
         if stale:
             master = self.master()
             for i in range(stale):
@@ -160,7 +247,7 @@ class HALab:
                 ops = RegisterOps(read=conn.get, write=lambda k, v, conn=conn: conn.set(k, v),
                                   cas=lambda k, old, new, conn=conn: bool(conn.eval(CAS_SCRIPT, 1, k, old, new)))
                 lanes.append(RegisterLane(self.recorder, f"stale:{master}", ops, names,
-                                          seed=seed * 1000 + 100 + i))
+                                          seed=seed * 1000 + 100 + i, gen=gen))
         return Workload(lanes)
 
     def observers(self) -> list:
@@ -185,11 +272,20 @@ class HALab:
         if target == "replicas":
             m = self.master()
             return [n for n in SERVERS if n != m]
+        if target.startswith("replica:"):
+            m = self.master()
+            return [[n for n in SERVERS if n != m][int(target.split(":")[1]) - 1]]
         if target.startswith("sentinels:"):
             return SENTINELS[len(SENTINELS) - int(target.split(":")[1]):]
+        if target.startswith("sentinel:"):
+            return [SENTINELS[int(target.split(":")[1]) - 1]]
         if target in self.backend.nodes():
             return [target]
         raise ValueError(f"unknown HA fault target {target!r}")
+
+    def command(self, node: str, *args):
+        """One command on ``node`` through a plain connection (CLIENT PAUSE, CONFIG SET, ...)."""
+        return self.topo.client(node).execute_command(*args)
 
     def partition_peers(self, node: str, params: dict) -> list[str]:
         return [n for n in self.backend.nodes() if n != node]
@@ -221,8 +317,20 @@ class HALab:
 
     def do(self, step: Wait | Action, state: RunState) -> None:
         perform("HA", {NewMaster: self.new_master, ClientResumed: self.client_resumed, Rejoined: self.rejoined,
-                       ReplicasHealthy: self.replicas_healthy, Probe: self.probe, ReplicaReads: self.replica_reads},
-                step, state)
+                       ReplicasHealthy: self.replicas_healthy, Probe: self.probe, ReplicaReads: self.replica_reads,
+                       SentinelEvent: self.sentinel_event, Fill: self.fill, DropFill: self.drop_fill,
+                       OldMasterWrite: self.old_master_write, Recovered: self.recovered,
+                       FullResync: self.full_resync}, step, state)
+
+    def recovered(self, step: Recovered, state: RunState) -> None:
+        topo = self.topo
+
+        def whole() -> bool:
+            master = topo.agreed_master([s for s in SENTINELS if self.backend.is_running(s)])
+            return master is not None and topo.role(master) == "master" and all(
+                topo.in_sync(n, master) for n in SERVERS if n != master and self.backend.is_running(n))
+        wait_for(whole, "one master the Sentinels agree on, every running server replicating it",
+                 step.timeout or REJOIN_DEADLINE_S + self.switch_deadline_s, interval=0.1)
 
     def new_master(self, step: NewMaster, state: RunState) -> None:
         victims = state.victims
@@ -272,6 +380,66 @@ class HALab:
             values = self.topo.client(node).mget(keys) if keys else []
             rec.server("replica-values", node, dict(zip(keys, values)))
 
+    def sentinel_event(self, step: SentinelEvent, state: RunState) -> None:
+        since = self.recorder.at(state.t_fault) if state.t_fault is not None else 0.0
+        wait_for(lambda: self.recorder.count(
+            lambda r: r.get("kind") == "server" and r.get("f") == "sentinel-event"
+            and r["value"]["event"] == step.event and (step.node is None or r.get("node") == step.node), since=since),
+            f"{step.node or 'a Sentinel'} to publish {step.event}", step.timeout or self.switch_deadline_s + 30,
+            interval=0.05)
+
+    def fill(self, step: Fill, state: RunState) -> None:
+        host, port = self.backend.address(self.master())
+        conn = redis.Redis(host, port, password=self.password, socket_timeout=120, socket_connect_timeout=5)
+        n = step.mb * 1024 // step.value_kb
+        prefix = self.key("fill")
+        t = now()
+        try:
+            for start in range(0, n, 64):
+                pipe = conn.pipeline(transaction=False)
+                for i in range(start, min(n, start + 64)):
+                    pipe.set(f"{prefix}:{i}", os.urandom(step.value_kb * 1024))  # incompressible: the RDB is LZF'd
+                pipe.execute()
+            acked = conn.execute_command("WAIT", 2, 30000)
+            used = conn.info("memory")["used_memory"]
+        finally:
+            conn.close()
+        self._filled = (prefix, n)
+        self.recorder.server("fill", None, {"mb": step.mb, "keys": n, "value_kb": step.value_kb, "acked": acked,
+                                            "seconds": round(now() - t, 3), "used_memory_mb": round(used / 2 ** 20, 1)})
+
+    def drop_fill(self, step: DropFill, state: RunState) -> None:
+        prefix, n = getattr(self, "_filled", (None, 0))
+        if not prefix:
+            return
+        c = self.client(record=False)
+        try:
+            for start in range(0, n, 500):
+                keys = [f"{prefix}:{i}" for i in range(start, min(n, start + 500))]
+                c.call(lambda r, keys=keys: r.unlink(*keys), idempotent=True)
+        finally:
+            c.close()
+        self._filled = (None, 0)
+
+    def full_resync(self, step: FullResync, state: RunState) -> None:
+        master = self.master()
+        (node,) = self.resolve(step.replica)
+        host, port = self.backend.announced(master)
+        pipe = self.topo.client(node).pipeline(transaction=False)
+        pipe.execute_command("REPLICAOF", "NO", "ONE")
+        pipe.execute_command("REPLICAOF", host, port)
+        self.recorder.server("resync", node, {"master": master, "replies": [str(x) for x in pipe.execute()]})
+
+    def old_master_write(self, step: OldMasterWrite, state: RunState) -> None:
+        node = state.faulted[step.n][0]
+        conn = self.direct(node)
+        key = self.key(f"w{next(self._namespaces)}", "old-master")
+        try:
+            with self.recorder.op(self.recorder.process(), "write", key, "1", lane="old-master", node=node):
+                conn.set(key, "1")
+        finally:
+            conn.close()
+
     def min_replicas(self, to_write: int, strict: bool = True) -> None:
         """min-replicas-to-write on every server (``strict``: a server that refuses raises)."""
         for node in SERVERS:
@@ -318,7 +486,12 @@ def server_version(topo: HATopology) -> str:
 
 @contextmanager
 def open_lab(args, recorder):
-    """Build (local) or attach to (docker) the HA topology and yield its HALab."""
+    """Build (local) or attach to (docker, external) the HA topology and yield its HALab."""
+    if getattr(args, "backend", None) == "external" or getattr(args, "target", None):
+        from valkey_lab.ha.external import open_external  # the deployment a target file names
+        with open_external(args, recorder) as lab:
+            yield lab
+        return
     pw = password()
     name = args.backend
     if name == "auto":
@@ -340,4 +513,5 @@ def open_lab(args, recorder):
 
 
 __all__ = ["HALab", "open_lab", "REJOIN_DEADLINE_S", "NewMaster", "ClientResumed", "Rejoined",
-           "ReplicasHealthy", "Probe", "ReplicaReads"]
+           "ReplicasHealthy", "Probe", "ReplicaReads", "SentinelEvent", "Fill", "DropFill", "OldMasterWrite",
+           "SyncSampler", "Recovered", "FullResync"]

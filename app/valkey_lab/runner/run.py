@@ -62,8 +62,9 @@ class Start:
 
 @dataclass(frozen=True)
 class Heal:
-    """End the active faults (of one kind or target, or all)."""
+    """End the active faults (of one kind or target, or that very ``fault``, or all)."""
     kind: Optional[str] = None
+    fault: Optional[Fault] = None
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,7 @@ def _step(env: _Env, step: Any) -> None:
         state.faulted.append(nemesis.start(step.fault))
         state.t_fault = now()
     elif isinstance(step, Heal):
-        nemesis.end(step.kind)
+        nemesis.end(step.kind, step.fault)
         state.t_heal = now()
     elif isinstance(step, Wait):
         t = now()
