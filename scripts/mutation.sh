@@ -155,7 +155,14 @@ if ! (cd "$STAGE" && "$PYTHON" -m pytest -q -p no:randomly "${TESTS[@]/#/tests/u
 fi
 tail -n 1 "$STAGE/baseline.log" >&2
 
+# CPU seconds of this shell's finished children: `times` runs in this shell (in a pipe or
+# $(...) it would run in a subshell, which has no children), the sum is read from the file.
+cpu_seconds() {
+    tail -n 1 "$STAGE/times" | awk '{ n = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); n += a[1] * 60 + a[2] } print int(n) }'
+}
 started=$(date +%s)
+times >"$STAGE/times"
+cpu0=$(cpu_seconds)
 # mutmut imported as a module, not run as __main__ (python -m would execute it twice).
 (cd "$STAGE" && "$PYTHON" -c 'import sys; from mutmut.__main__ import cli; sys.argv[0] = "mutmut"; cli()' \
     run --max-children "$JOBS") >"$STAGE/mutmut.log" 2>&1 || {
@@ -163,7 +170,11 @@ started=$(date +%s)
     echo "mutation.sh: mutmut run failed (log above)" >&2
     exit 2
 }
-echo "mutmut run: $(( ($(date +%s) - started) / 60 )) min $(( ($(date +%s) - started) % 60 )) s" >&2
+# Wall time depends on what else the machine runs; CPU time (all workers) much less.
+wall_s=$(($(date +%s) - started))
+times >"$STAGE/times"
+cpu_s=$(($(cpu_seconds) - cpu0))
+echo "mutmut run: $((wall_s / 60)) min $((wall_s % 60)) s wall, $((cpu_s / 60)) min CPU, JOBS=$JOBS" >&2
 
 # Count from mutmut's per-file results.
 mkdir -p "$(dirname "$SURVIVORS")"

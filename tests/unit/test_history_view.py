@@ -121,6 +121,12 @@ def test_client_records_of_the_processes_of_some_lanes_plus_every_read(h):
     assert [r["process"] for r in h.client_records(()) if r["type"] == "invoke"] == [2, 3, 4, 5]
 
 
+def test_client_records_of_a_lane_include_an_op_that_never_completed():
+    records = [client(0, "invoke", "write", "a", 1, 0.0, lane="l"), client(1, "invoke", "write", "b", 1, 0.0, lane="m"),
+               client(1, "ok", "write", "b", 1, 1.0, lane="l")]  # the completion's lane does not choose
+    assert RunView(records, "s").client_records(("l",)) == records[:1]
+
+
 def test_client_records_keep_only_client_records_of_the_run():
     records = [client(0, "invoke", "write", "a", 1, 0.0, lane="l"),
                {"kind": "client-event", "process": 0, "f": "retry", "type": "invoke", "lane": "l", "run": "s"},

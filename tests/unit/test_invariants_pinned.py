@@ -75,9 +75,9 @@ def test_acknowledged_writes_a_lost_key_is_invalid_even_with_unread_ones():
 def test_acknowledged_writes_unread_is_unknown_and_names_the_keys():
     h = B().write("a", 1, 0, 1).write("b", 2, 0, 1).write("c", 3, 0, 1).read("a", 1, 2, 3).view()
     v = inv.acknowledged_writes(h)
-    assert v.valid is None and v.missing == "a final read of 2 acknowledged key(s), e.g. ['b', 'c']"
-    assert v.observed == {"acknowledged": 3, "lost": 0, "lost_keys": [], "unread": 2}
-    assert v.expected == "lost 0"
+    assert v == Verdict("no acknowledged write was lost", None,
+                        {"acknowledged": 3, "lost": 0, "lost_keys": [], "unread": 2}, "lost 0",
+                        "a final read of 2 acknowledged key(s), e.g. ['b', 'c']")
 
 
 def test_acknowledged_writes_none_is_unknown():
