@@ -23,7 +23,7 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return out
 
 
-def xy_chart(title: str, xlabel: str, ylabel: str, series: list[dict], width: int = 680, height: int = 380,
+def xy_chart(title: str, xlabel: str, ylabel: str, series: list[dict], width: int = 780, height: int = 380,
              note: str = "") -> str:
     """``series``: [{name, points: [(x, y)], kind: "points" | "line" | "dashed", color?}]."""
     pts = [(x, y) for s in series for x, y in s["points"] if x is not None and y is not None]
@@ -33,7 +33,7 @@ def xy_chart(title: str, xlabel: str, ylabel: str, series: list[dict], width: in
     y1 = max(p[1] for p in pts) * 1.1 or 1
     pad = (x1 - x0) * 0.08 or 1
     x0, x1, y0 = x0 - pad, x1 + pad, 0.0
-    left, right, top, bottom = 60, 190, 40, 50
+    left, right, top, bottom = 60, 260, 40, 50
     w, h = width - left - right, height - top - bottom
     sx = lambda x: left + (x - x0) / (x1 - x0) * w  # noqa: E731
     sy = lambda y: top + h - (y - y0) / (y1 - y0) * h  # noqa: E731
