@@ -28,12 +28,17 @@ def _valid(d: dict):
     return d["valid"] if "valid" in d else bool(d.get("passed"))
 
 
+def _status(d: dict) -> str:
+    """PASS / FAIL / UNKNOWN, or SKIP for a scenario that did not run (runner.scenario.Skipped)."""
+    return "[dim]SKIP[/]" if d.get("status") == "skip" else STATUS[_valid(d)]
+
+
 def _is_rows(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
 
 
 def scenario_table(scenario: dict) -> Table:
-    status = STATUS[_valid(scenario)]
+    status = _status(scenario)
     table = Table(title=f"{scenario['name']}  {status}  ({scenario['duration_s']:.2f}s)",
                   title_justify="left", show_lines=False, expand=False)
     table.add_column("kind", style="dim")
@@ -51,6 +56,8 @@ def scenario_table(scenario: dict) -> Table:
             table.add_row("detail", key, _fmt(value))
     if scenario.get("error"):
         table.add_row("error", "[red]scenario crashed[/]", scenario["error"])
+    if scenario.get("skipped"):
+        table.add_row("skipped", "not run: neither a pass nor a fail", scenario["skipped"])
     return table
 
 
@@ -74,7 +81,8 @@ def summary_table(report: dict) -> Table:
     table.add_column("key metrics")
     for s in report["scenarios"]:
         metrics = ", ".join(f"{k}={_fmt(v)}" for k, v in list(s["metrics"].items())[:4])
-        table.add_row(s["name"], STATUS[_valid(s)], f"{s['duration_s']:.2f}s", metrics)
+        metrics = s["skipped"] if s.get("skipped") else metrics
+        table.add_row(s["name"], _status(s), f"{s['duration_s']:.2f}s", metrics)
     return table
 
 

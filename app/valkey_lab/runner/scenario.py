@@ -13,6 +13,38 @@ from valkey_lab.history.view import RunView
 
 ScenarioResult = Judgement  # a scenario's verdicts (checkers.verdict)
 
+SKIPPED = "skipped"  # the harness record (f) that says a method did not run, and why
+
+
+class Skipped(Judgement):
+    """A scenario that did not run, with the reason (e.g. its fault needs a template the
+    external target lacks, or the target refuses destructive faults). It is neither a pass
+    nor a fail: the suite's verdict is composed of the scenarios that ran, so a skip does not
+    change the exit code; a suite in which nothing ran proved nothing (unknown, exit 3)."""
+
+    def __init__(self, name: str, reason: str, duration_s: float = 0.0):
+        super().__init__(name, duration_s=duration_s)
+        self.reason = reason
+
+    @property
+    def valid(self):
+        return None
+
+    @property
+    def status(self) -> str:
+        return "skip"
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "status": "skip", "passed": False, "valid": None, "skipped": self.reason}
+
+
+def skip_reason(records: list[dict], method: str) -> Optional[str]:
+    """The reason the history gives for not running ``method`` (a ``skipped`` harness record)."""
+    for r in records:
+        if r.get("kind") == "harness" and r.get("f") == SKIPPED and r.get("run") == method:
+            return (r.get("value") or {}).get("reason", "skipped")
+    return None
+
 Check = Callable[[RunView, ScenarioResult], None]
 
 
@@ -51,6 +83,9 @@ def resolve(selected: Optional[list[str]], scenarios: list[Scenario], everything
 
 def judge(scenario: Scenario, records: list[dict], settings: dict) -> ScenarioResult:
     """The verdict of ``scenario`` from the history alone (live, and again with --analyze)."""
+    reason = skip_reason(records, scenario.method)
+    if reason is not None:
+        return Skipped(scenario.name, reason)
     view = RunView(records, scenario.method, settings)
     result = ScenarioResult(scenario.name, duration_s=view.duration_s)
     if not view:
@@ -69,7 +104,9 @@ def judge(scenario: Scenario, records: list[dict], settings: dict) -> ScenarioRe
 
 def suite_report(suite: str, backend: str, valkey_version: str, results: list[ScenarioResult],
                  duration_s: float, extra: Optional[dict] = None) -> dict:
-    valid = merge(results) if results else None
+    ran = [r for r in results if not isinstance(r, Skipped)]
+    valid = merge(ran) if ran else None  # skips are neither pass nor fail; nothing ran: nothing proved
+    skipped = {r.name: r.reason for r in results if isinstance(r, Skipped)}
     return {"suite": suite, "backend": backend, "valkey_version": valkey_version,
             "valid": valid, "status": STATUS[valid], "passed": valid is True, "duration_s": round(duration_s, 3),
-            **(extra or {}), "scenarios": [r.as_dict() for r in results]}
+            **(extra or {}), **({"skipped": skipped} if skipped else {}), "scenarios": [r.as_dict() for r in results]}
