@@ -180,10 +180,6 @@ def run(suite: str, args: argparse.Namespace, scenarios: list[Scenario], methods
     if problem:
         _error(f"{suite}: {problem}")
         return 2
-    problem = _backend_problem(args)
-    if problem:
-        _error(f"{suite}: {problem}")
-        return 2
     if getattr(args, "watch", False) and watch is not None:
         return _watch(suite, args, open_lab, watch, console)
     if getattr(args, "schedule", None) == "random":
@@ -239,26 +235,6 @@ def run(suite: str, args: argparse.Namespace, scenarios: list[Scenario], methods
     if getattr(args, "history", None):
         console.print(f"history written to {Path(args.history) / 'history.jsonl'}")
     return exit_code(report["valid"])
-
-
-def _backend_problem(args) -> Optional[str]:
-    """--backend external needs --target; --target alone means external."""
-    target, backend = getattr(args, "target", None), getattr(args, "backend", None)
-    if target and backend == "auto":
-        args.backend = "external"
-    elif target and backend != "external":
-        return f"--target is for --backend external, not --backend {backend}"
-    elif backend == "external" and not target:
-        return "--backend external needs --target FILE.toml (see examples/targets/)"
-    return None
-
-
-def _skip(suite: str, recorder, method: str, reason: str) -> None:
-    """A method that did not run: one line on stderr, and a ``skipped`` record in the history
-    (so --analyze reports the same skip)."""
-    _error(f"{suite}: {method} skipped: {reason}")
-    with recorder.running(method):
-        recorder.harness(SKIPPED, {"reason": reason})
 
 
 def _backend_problem(args) -> Optional[str]:
