@@ -173,18 +173,25 @@ class ExternalBackend(Backend):
         if self.target.template(kind) is None:
             raise FaultRefused(f"{kind} of {node} refused: {self.target.name} has no [faults] {kind} template")
         argv = self.target.command(kind, node, peers)
-        start = now()
-        try:
-            proc = self._run(argv, capture_output=True, text=True, timeout=self.target.fault_timeout_s,
-                             stdin=subprocess.DEVNULL)
-        except FileNotFoundError as exc:
-            raise LabError(f"[faults] {kind} of {self.target.name}: {argv[0]} not found (the template runs without "
-                           "a shell; install it or write sh -c '...')") from exc
-        except subprocess.TimeoutExpired as exc:
-            raise LabError(f"[faults] {kind} for {node} did not finish within {self.target.fault_timeout_s:.0f}s: "
-                           f"{' '.join(argv)}") from exc
-        self.commands.append({"kind": kind, "node": node, "argv": argv, "exit": proc.returncode,
-                              "seconds": round(now() - start, 3)})
+        # A freeze or thaw may fail for a moment on a loaded host ("unable to freeze"); asking
+        # again is harmless. A kill or a start is never repeated: its second run means another thing.
+        for attempt in range(3 if kind in ("pause", "resume") else 1):
+            if attempt:
+                time.sleep(0.5)
+            start = now()
+            try:
+                proc = self._run(argv, capture_output=True, text=True, timeout=self.target.fault_timeout_s,
+                                 stdin=subprocess.DEVNULL)
+            except FileNotFoundError as exc:
+                raise LabError(f"[faults] {kind} of {self.target.name}: {argv[0]} not found (the template runs "
+                               "without a shell; install it or write sh -c '...')") from exc
+            except subprocess.TimeoutExpired as exc:
+                raise LabError(f"[faults] {kind} for {node} did not finish within {self.target.fault_timeout_s:.0f}s: "
+                               f"{' '.join(argv)}") from exc
+            self.commands.append({"kind": kind, "node": node, "argv": argv, "exit": proc.returncode,
+                                  "seconds": round(now() - start, 3)})
+            if proc.returncode == 0:
+                break
         if proc.returncode != 0:
             tail = ((proc.stderr or "") + (proc.stdout or "")).strip().splitlines()
             raise LabError(f"[faults] {kind} for {node} failed (exit {proc.returncode}): {' '.join(argv)}: "
@@ -371,7 +378,8 @@ def check_nodes(backend: ExternalBackend, modes: dict[str, str]) -> dict[str, di
                                f"its variable with password_env in {target.name}") from exc
             raise LabError(f"{where} answered INFO with an error: {exc}") from exc
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-            raise LabError(f"{where} does not answer ({type(exc).__name__}): {backend.advice(node)}") from exc
+            raise LabError(f"{where} does not answer ({type(exc).__name__}): check that it is up and reachable "
+                           "from here") from exc
         finally:
             conn.close()
         if server_mode(info) != mode:

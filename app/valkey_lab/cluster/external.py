@@ -184,11 +184,11 @@ def open_external(args, recorder):
                            "replicas") from exc
         lab = ExternalClusterLab(backend, topo, pw, topo.valkey_version(), topo.config_node_timeout_ms(), recorder,
                                  report_extra=extra, target=target)
-        extra.update({"node_timeout_ms": lab.node_timeout_ms, "run_id": lab.run_id,
-                      "nodes": {n: ":".join(map(str, backend.address(n))) for n in NODES},
-                      "announced": {n: ":".join(map(str, backend.announced(n))) for n in NODES}})
+        lab.report_extra.update({"node_timeout_ms": lab.node_timeout_ms, "run_id": lab.run_id,
+                                 "nodes": {n: ":".join(map(str, backend.address(n))) for n in NODES},
+                                 "announced": {n: ":".join(map(str, backend.announced(n))) for n in NODES}})
         guard = KeyGuard(target.key_prefix, lambda: [(s["primary"], topo.client(s["primary"])) for s in topo.shards()])
-        extra["target"]["keys"] = guard.begin()
+        lab.report_extra["target"]["keys"] = guard.begin()
         yield lab
     finally:
         if lab is not None:

@@ -249,6 +249,11 @@ def _backend_problem(args) -> Optional[str]:
     return None
 
 
+def _with_target(args, command: str) -> str:
+    """A replay command of an external run names its target file too."""
+    return f"{command} --target {args.target}" if getattr(args, "target", None) else command
+
+
 def _skip(suite: str, recorder, method: str, reason: str) -> None:
     """A method that did not run: one line on stderr, and a ``skipped`` record in the history
     (so --analyze reports the same skip)."""
@@ -334,7 +339,7 @@ def run_random(suite: str, args: argparse.Namespace, scenarios: list[Scenario], 
         with open_lab(args, recorder) as lab:
             recorder.meta(suite=suite, backend=lab.backend_name, valkey_version=lab.valkey_version,
                           settings=lab.settings(), scenarios=[scenario.name], schedule=spec.as_dict())
-            replay = spec.command(suite, lab.backend_name, args.base_port)
+            replay = _with_target(args, spec.command(suite, lab.backend_name, args.base_port))
 
             def attempt(name: str, faults: list) -> object:
                 try:
@@ -363,7 +368,8 @@ def run_random(suite: str, args: argparse.Namespace, scenarios: list[Scenario], 
                     minimal = ddmin(plan, fails)
                     keep = [p.i for p in minimal]
                     shrunk = {"faults": len(minimal), "keep": keep, "plan": plan_table(minimal),
-                              "replay": spec.command(suite, lab.backend_name, args.base_port, keep=keep)}
+                              "replay": _with_target(args, spec.command(suite, lab.backend_name, args.base_port,
+                                                                        keep=keep))}
                     console.print(f"minimal schedule: {len(minimal)} faults")
                     console.print(f"replay it with: {shrunk['replay']}")
             report = suite_report(suite, lab.backend_name, lab.valkey_version, [result], now() - start,
