@@ -126,8 +126,9 @@ class NetFaults:
         if hooks is None:
             return
         for hook in hooks:
-            while _iptables(self.prefix, "-D", hook, "-j", name, check=False).returncode == 0:
-                pass
+            for _ in range(3):  # one jump per hook was inserted; a retried insert may have left two
+                if _iptables(self.prefix, "-D", hook, "-j", name, check=False).returncode != 0:
+                    break
         _iptables(self.prefix, "-F", name, check=False)
         _iptables(self.prefix, "-X", name, check=False)
 

@@ -10,7 +10,7 @@ from valkey_lab.ha.checks import (WINDOW_AFTER_SWITCH_S, bandwidth, chained, cli
                                   sentinel_stall, BANDWIDTH_RATES, LOSS_PERCENTS, ONE_WAY_DIRECTIONS)
 from valkey_lab.ha.checks import random_schedule
 from valkey_lab.ha.lab import (REJOIN_DEADLINE_S, ClientResumed, DropFill, Fill, FullResync, HALab, NewMaster,
-                               OldMasterWrite,
+                               OldMasterWrite, ResyncDone,
                                Probe, Recovered, Rejoined, ReplicaReads, ReplicasHealthy, SentinelEvent, SyncSampler)
 from valkey_lab.ha.topology import SENTINELS, SERVERS
 from valkey_lab.runner.scenario import Scenario
@@ -140,7 +140,8 @@ def bandwidth_method(lab: HALab):
         run(lab, f"bandwidth:{where}", workload=lab.workload(), observers=lab.observers() + [
             SyncSampler(lab.backend, lab.password, lab.recorder)], schedule=phases(
             Fill(mb=FILL_MB) if i == 0 else [], Hold(1.0), *limit, FullResync("replica:1"), Hold(0.5),
-            Rejoined(timeout=180), Hold(1.0), Heal(), Hold(0.5), DropFill() if i == len(BANDWIDTH_RATES) - 1 else []))
+            Rejoined(timeout=180), ResyncDone(), Hold(1.0), Heal(), Hold(0.5),
+            DropFill() if i == len(BANDWIDTH_RATES) - 1 else []))
 
 
 def hung_master_method(lab: HALab):
@@ -175,9 +176,12 @@ def client_pause_method(lab: HALab):
 
 # ------------------------------------------------------------------------------ seeded random schedules
 _NODES = ("master", "replica:1", "replica:2", "sentinel:1", "sentinel:2", "sentinel:3", *SERVERS, *SENTINELS)
+# Recovery, roughly: a master's failover (3.5 s) and its rejoin (Sentinel re-checks every 10 s),
+# a replica's resync, a Sentinel's restart; a node by name may be either.
+_COST = {"master": 14.0, "replica": 3.0, "sentinel": 1.0, "valkey-sentinel": 1.0, "": 8.0}
 CATALOG = Catalog("ha", {
-    "kill": KindSpec(_NODES, (2.0, 8.0), unsafe_targets=("sentinels:2",), recovery_s=14.0),
-    "pause": KindSpec(_NODES, (2.0, 8.0), unsafe_targets=("sentinels:2",), recovery_s=14.0),
+    "kill": KindSpec(_NODES, (2.0, 8.0), unsafe_targets=("sentinels:2",), recovery_s=_COST),
+    "pause": KindSpec(_NODES, (2.0, 8.0), unsafe_targets=("sentinels:2",), recovery_s=_COST),
     "partition": KindSpec(("master", "replica:1", "replica:2"), (4.0, 10.0), recovery_s=14.0),
     "loss": KindSpec(("master", "replica:1", "replica:2"), (4.0, 10.0),
                      lambda rng: {"percent": rng.choice([10, 30, 60])}, recovery_s=8.0),

@@ -117,6 +117,12 @@ class FullResync(Action):
 
 
 @dataclass(frozen=True)
+class ResyncDone(Action):
+    """The master's count of full syncs served (INFO stats ``sync_full``) now: server
+    ``resync-done``, to compare with the count ``FullResync`` recorded before."""
+
+
+@dataclass(frozen=True)
 class OldMasterWrite(Action):
     """One plain SET straight to the first node of fault ``n`` (the old master), recorded in
     lane ``old-master`` with the node: a demoted master refuses it (READONLY)."""
@@ -266,14 +272,27 @@ class HALab:
         return redis.Redis(host, port, password=self.password, socket_timeout=0.5, socket_connect_timeout=0.5,
                            decode_responses=True, retry=Retry(NoBackoff(), 0))  # never sends a write twice
 
+    def current_master(self) -> str:
+        """The master as a fault target sees it: the one the running Sentinels agree on, or,
+        when none runs or they disagree for 3 s (an unsafe schedule killed them), the server
+        that answers role:master (the first, if several do)."""
+        running = [s for s in SENTINELS if self.backend.is_running(s)]
+        if running:
+            try:
+                return wait_for(lambda: self.topo.agreed_master(running), "the Sentinels to agree on a master", 3.0)
+            except WaitTimeout:
+                pass
+        return wait_for(lambda: (self.topo.masters() or [None])[0], "a server answering role:master",
+                        self.switch_deadline_s)
+
     def resolve(self, target: str) -> list[str]:
         if target == "master":
-            return [self.master()]
+            return [self.current_master()]
         if target == "replicas":
-            m = self.master()
+            m = self.current_master()
             return [n for n in SERVERS if n != m]
         if target.startswith("replica:"):
-            m = self.master()
+            m = self.current_master()
             return [[n for n in SERVERS if n != m][int(target.split(":")[1]) - 1]]
         if target.startswith("sentinels:"):
             return SENTINELS[len(SENTINELS) - int(target.split(":")[1]):]
@@ -320,7 +339,7 @@ class HALab:
                        ReplicasHealthy: self.replicas_healthy, Probe: self.probe, ReplicaReads: self.replica_reads,
                        SentinelEvent: self.sentinel_event, Fill: self.fill, DropFill: self.drop_fill,
                        OldMasterWrite: self.old_master_write, Recovered: self.recovered,
-                       FullResync: self.full_resync}, step, state)
+                       FullResync: self.full_resync, ResyncDone: self.resync_done}, step, state)
 
     def recovered(self, step: Recovered, state: RunState) -> None:
         topo = self.topo
@@ -425,10 +444,17 @@ class HALab:
         master = self.master()
         (node,) = self.resolve(step.replica)
         host, port = self.backend.announced(master)
+        before = int(self.topo.client(master).info("stats").get("sync_full", 0))
         pipe = self.topo.client(node).pipeline(transaction=False)
         pipe.execute_command("REPLICAOF", "NO", "ONE")
         pipe.execute_command("REPLICAOF", host, port)
-        self.recorder.server("resync", node, {"master": master, "replies": [str(x) for x in pipe.execute()]})
+        self.recorder.server("resync", node, {"master": master, "replies": [str(x) for x in pipe.execute()],
+                                              "sync_full_before": before})
+
+    def resync_done(self, step: ResyncDone, state: RunState) -> None:
+        master = self.master()
+        self.recorder.server("resync-done", master,
+                             {"sync_full": int(self.topo.client(master).info("stats").get("sync_full", 0))})
 
     def old_master_write(self, step: OldMasterWrite, state: RunState) -> None:
         node = state.faulted[step.n][0]
@@ -514,4 +540,4 @@ def open_lab(args, recorder):
 
 __all__ = ["HALab", "open_lab", "REJOIN_DEADLINE_S", "NewMaster", "ClientResumed", "Rejoined",
            "ReplicasHealthy", "Probe", "ReplicaReads", "SentinelEvent", "Fill", "DropFill", "OldMasterWrite",
-           "SyncSampler", "Recovered", "FullResync"]
+           "SyncSampler", "Recovered", "FullResync", "ResyncDone"]

@@ -205,12 +205,13 @@ def _interpret(env: _Env, schedule: Any, ctx: Context) -> None:
 
 def _final(env: _Env, final: Any, ctx: Context, reads: bool) -> Optional[str]:
     """The final phase: every step is tried even when one before it broke (the lab must be
-    left whole); a wait in vain is recorded and the phase goes on; the final reads are skipped
-    once something broke (or the run is being interrupted). The first error is raised at the end."""
+    left whole); a wait in vain is recorded and the phase goes on. Once something broke, or
+    while the run is being interrupted (``reads`` False), only the cleanup is done: no pause,
+    no wait for recovery, no final reads. The first error is raised at the end."""
     broken: Optional[BaseException] = None
     timeout: Optional[str] = None
     for item in each_item(final, ctx):
-        if isinstance(item, FinalReads) and (not reads or broken is not None):
+        if (not reads or broken is not None) and isinstance(item, (FinalReads, Wait, Sleep)):
             continue
         try:
             if isinstance(item, Sleep):

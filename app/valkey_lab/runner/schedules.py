@@ -43,7 +43,17 @@ class KindSpec:
     hold: tuple = (3.0, 8.0)  # seconds from its start to its heal (uniform)
     params: Callable[[random.Random], dict] = lambda rng: {}
     unsafe_targets: tuple = ()  # more targets, only with --unsafe
-    recovery_s: float = 3.0  # a rough cost of recovering from it (sizes a safe schedule to --duration)
+    # A rough cost of recovering from it, by target (the first key the target starts with;
+    # "" for the rest): sizes a safe schedule to --duration.
+    recovery_s: Any = 3.0
+
+    def cost(self, target: str) -> float:
+        if not isinstance(self.recovery_s, Mapping):
+            return float(self.recovery_s)
+        for prefix, seconds in self.recovery_s.items():
+            if prefix and target.startswith(prefix):
+                return float(seconds)
+        return float(self.recovery_s.get("", 3.0))
 
 
 @dataclass(frozen=True)
@@ -128,11 +138,11 @@ def generate(spec: Spec, catalog: Catalog) -> list[Planned]:
             if t + 2.0 > spec.duration * 0.6:
                 break
             hold = min(hold, max(3.0, spec.duration - t - 1.0))
-        elif plan and t + hold + ks.recovery_s > spec.duration:
+        elif plan and t + hold + ks.cost(target) > spec.duration:
             break
         plan.append(Planned(len(plan), kind, target, round(t, 3), hold, params, round(pause, 3)))
         pause = rng.uniform(1.0, 5.0) if spec.unsafe else rng.uniform(1.0, 4.0)
-        t += pause if spec.unsafe else hold + ks.recovery_s + pause
+        t += pause if spec.unsafe else hold + ks.cost(target) + pause
         if len(plan) >= 50:
             break
     if spec.keep is not None:
@@ -191,7 +201,8 @@ def ddmin(items: Sequence[Any], fails: Callable[[list], bool], max_tests: int = 
     """Zeller's delta debugging: a 1-minimal subsequence of ``items`` for which ``fails`` is
     still true (``fails(items)`` is known to be). Each subsequence is tested once (each test
     is a lab run); after ``max_tests`` tests, the smallest failing one found so far."""
-    current, n = list(items), 2
+    items = list(items)
+    current, n = list(range(len(items))), 2  # positions: the items need not be hashable
     seen: dict[tuple, bool] = {tuple(current): True}
 
     def test(sub: list) -> bool:
@@ -199,7 +210,7 @@ def ddmin(items: Sequence[Any], fails: Callable[[list], bool], max_tests: int = 
         if key not in seen:
             if len(seen) > max_tests:
                 return False
-            seen[key] = bool(fails(sub))
+            seen[key] = bool(fails([items[i] for i in sub]))
         return seen[key]
     while len(current) >= 2:
         size = len(current) / n
@@ -218,7 +229,7 @@ def ddmin(items: Sequence[Any], fails: Callable[[list], bool], max_tests: int = 
                 if n >= len(current):
                     break
                 n = min(len(current), 2 * n)
-    return current
+    return [items[i] for i in current]
 
 
 @dataclass(frozen=True)

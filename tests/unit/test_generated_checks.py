@@ -1,0 +1,245 @@
+"""The checks of the generated tests (ha/checks.py, cluster/checks.py: the new faults and the
+random schedules) on hand-written histories: what makes each valid, invalid or unknown."""
+from valkey_lab.checkers import invariants as inv
+from valkey_lab.cluster import checks as cc
+from valkey_lab.ha import checks as hc
+from valkey_lab.history.view import RunView
+
+A, B_, C = "valkey-master", "valkey-replica1", "valkey-replica2"
+SETTINGS = {"addresses": {A: "127.0.1.1:6950", B_: "127.0.1.2:6951", C: "127.0.1.3:6952"}, "down_after_s": 2.0,
+            "switch_deadline_s": 17.0, "rejoin_deadline_s": 45.0, "repl_lag_window_s": 1.0,
+            "client_backoff": {"budget_s": 20.0}}
+
+
+class H:
+    """A tiny history builder for one run named ``r``."""
+
+    def __init__(self, run="r"):
+        self.run, self.records, self.p = run, [], 0
+
+    def add(self, **rec):
+        self.records.append({"run": self.run, **rec})
+        return self
+
+    def op(self, f, key, value, at, done, type="ok", lane="wait1", node=None, result=None, **kw):
+        self.p += 1
+        self.add(kind="client", process=self.p, type="invoke", f=f, key=key, value=value, time=at, lane=lane)
+        extra = {"node": SETTINGS["addresses"][node]} if node else {}
+        return self.add(kind="client", process=self.p, type=type, f=f, key=key,
+                        value=value if result is None else result, time=done, lane=lane, **extra, **kw)
+
+    def write(self, key, at, node, lane="wait1", replicated=1, done=None):
+        return self.op("write", key, f"v-{key}", at, at + 0.01 if done is None else done, lane=lane, node=node,
+                       replicated=replicated)
+
+    def read(self, key, value, at):
+        return self.op("read", key, None, at, at + 0.01, lane="final", result=value)
+
+    def roles(self, t, masters, slaves=()):
+        nodes = {m: {"role": "master"} for m in masters}
+        nodes.update({s: {"role": "slave", "master": masters[0] if masters else None, "link": "up"} for s in slaves})
+        return self.add(kind="server", f="roles", node=None, time=t,
+                        value={"masters": list(masters), "nodes": nodes, "snapshot": True, "down": []})
+
+    def sentinels(self, t, master):
+        return self.add(kind="server", f="sentinels", node=None, time=t,
+                        value={f"s{i}": {"master": master, "epoch": 1} for i in range(3)})
+
+    def nemesis(self, f, phase, t, target="master", nodes=(A,), **params):
+        return self.add(kind="nemesis", f=f, phase=phase, value=target, time=t, params={"nodes": list(nodes), **params})
+
+    def event(self, t, event, data, node="s1"):
+        return self.add(kind="server", f="sentinel-event", node=node, time=t, value={"event": event, "data": data})
+
+    def view(self):
+        return RunView(self.records, self.run, SETTINGS)
+
+
+# -- one master accepting writes at a time --------------------------------------------------------------------
+def killed_and_restarted() -> H:
+    """A acknowledges, dies at 2; B promoted at 4 and acknowledges from 4.5; A restarted at 6
+    calls itself master (empty) until Sentinel converts it at 9, but takes no write."""
+    h = H()
+    for i in range(20):
+        h.write(f"a{i}", 0.1 * i, A)
+    for i in range(50):
+        h.write(f"b{i}", 4.5 + 0.1 * i, B_)
+    for k in range(100):
+        t = 0.1 * k
+        h.roles(t, [A] if t < 2 else [] if t < 4 else [B_, A] if 6 <= t < 9 else [B_],
+                slaves=[A] if t >= 9 else [])
+    return h
+
+
+def test_a_restarted_empty_master_is_not_a_second_writable_one():
+    h = killed_and_restarted().view()
+    assert inv.one_writable_master(h).valid is False  # by role samples alone: two masters, writes acknowledged
+    v = hc.one_master_accepting(h)
+    assert v.valid is True and v.observed["attributed_writes"] == 70
+
+
+def test_two_masters_acknowledging_in_turn_is_the_split_brain():
+    h = killed_and_restarted()
+    h.write("late", 7.0, A)  # A takes a write while B does: a stale client still on it
+    v = hc.one_master_accepting(h.view())
+    assert v.valid is False and v.observed["while_another_master"] > 0
+
+
+def test_a_clean_handover_is_one_master_at_a_time():
+    h = H()
+    for i in range(10):
+        h.write(f"a{i}", 0.1 * i, A)
+    for i in range(10):
+        h.write(f"b{i}", 1.05 + 0.1 * i, B_)
+    for k in range(25):
+        h.roles(0.1 * k, [A, B_])  # both call themselves master the whole time (a partition)
+    assert hc.one_master_accepting(h.view()).valid is True
+
+
+def test_no_attributed_write_is_unknown():
+    h = H().roles(0, [A]).op("write", "k", "v", 0, 0.1)  # no node on the completion
+    v = hc.one_master_accepting(h.view())
+    assert v.valid is None and "attributed" in v.missing
+
+
+# -- no failover ---------------------------------------------------------------------------------------------------
+def test_same_master_needs_samples_and_fails_on_a_switch():
+    h = H()
+    for k in range(30):
+        h.roles(0.1 * k, [A]).sentinels(0.1 * k, A)
+    assert hc.same_master(h.view(), 0.0, 2.9, "x").valid is True
+    assert hc.same_master(h.view(), 0.0, 20.0, "x").valid is None  # 30 samples for 20 s: too few
+    h.event(1.0, "+switch-master", "myvalkey 127.0.1.1 6950 127.0.1.2 6951")
+    assert hc.same_master(h.view(), 0.0, 2.9, "x").valid is False
+    assert hc.same_master(H().view(), None, None, "x").valid is None
+
+
+# -- client_pause ----------------------------------------------------------------------------------------------------
+def paused_run(writes_inside: bool = False, odown: bool = False) -> H:
+    h = H()
+    for k in range(80):
+        h.roles(0.1 * k, [A]).sentinels(0.1 * k, A)
+    h.nemesis("client_pause", "start", 1.0, seconds=5.0)
+    h.nemesis("client_pause", "end", 6.0)
+    for i in range(10):
+        h.write(f"w{i}", 0.1 * i, A)
+    h.write("held", 1.0, A, done=6.05)  # waited out the pause
+    if writes_inside:
+        h.write("inside", 3.0, A)
+    for i in range(10):
+        h.write(f"x{i}", 6.1 + 0.1 * i, A)
+    for i in range(5):
+        h.op("read", "reg", None, 2.0 + 0.5 * i, 2.01 + 0.5 * i, lane="register", node=A, result=None)
+    h.event(4.9, "+sdown", "master myvalkey 127.0.1.1 6950")
+    if odown:
+        h.event(5.0, "+odown", "master myvalkey 127.0.1.1 6950 #quorum 2/2")
+    for key in [f"w{i}" for i in range(10)] + ["held", "inside"] + [f"x{i}" for i in range(10)]:
+        h.read(key, f"v-{key}", 7.5)
+    return h
+
+
+def judge(check, h: H):
+    from valkey_lab.checkers.verdict import Judgement
+    r = Judgement("t")
+    check(h.view(), r)
+    return r
+
+
+def test_client_pause_passes_with_a_held_write_and_reports_the_sdown():
+    r = judge(hc.client_pause, paused_run())
+    assert r.valid is True, [c for c in r.checks if c["ok"] is not True]
+    assert r.metrics["write_stall_s"] == 5.14 and r.metrics["sdown_during_pause"] == ["s1 at 3.90s"]
+
+
+def test_client_pause_fails_on_a_write_inside_the_pause_or_an_odown():
+    assert judge(hc.client_pause, paused_run(writes_inside=True)).valid is False
+    r = judge(hc.client_pause, paused_run(odown=True))
+    assert r.valid is False and any("+odown" in c["check"] and c["ok"] is False for c in r.checks)
+
+
+# -- sentinel_stall ---------------------------------------------------------------------------------------------------
+def stall_run(untilt: bool = True, sdown_in_tilt: bool = False) -> H:
+    h = H()
+    for k in range(400):
+        h.roles(0.1 * k, [A]).sentinels(0.1 * k, A)
+    for i in range(390):
+        h.write(f"w{i}", 0.1 * i, A)
+        h.read(f"w{i}", f"v-w{i}", 39.5)
+    h.nemesis("sentinel_stall", "start", 1.0, target="sentinel:1", nodes=("valkey-sentinel1",))
+    h.nemesis("sentinel_stall", "end", 5.0, target="sentinel:1", nodes=("valkey-sentinel1",))
+    h.event(5.03, "+tilt", "#tilt mode entered", node="valkey-sentinel1")
+    if sdown_in_tilt:
+        h.event(6.0, "+sdown", "master myvalkey 127.0.1.1 6950", node="valkey-sentinel1")
+    if untilt:
+        h.event(35.03, "-tilt", "#tilt mode exited", node="valkey-sentinel1")
+    return h
+
+
+def test_sentinel_stall_tilts_and_acts_on_nothing():
+    r = judge(hc.sentinel_stall, stall_run())
+    assert r.valid is True, [c for c in r.checks if c["ok"] is not True]
+    assert r.metrics["tilt_s"] == 30.0 and r.metrics["tilt_after_resume_s"] == 0.03
+    assert judge(hc.sentinel_stall, stall_run(sdown_in_tilt=True)).valid is False
+    short = stall_run(untilt=False)
+    short.records = [r for r in short.records if r["time"] < 30.0]
+    assert judge(hc.sentinel_stall, short).valid is None  # the history ends inside the TILT period: unknown
+    long = stall_run(untilt=False)
+    assert judge(hc.sentinel_stall, long).valid is None  # 34.9 s after +tilt: not past 30 + 5 yet
+    long.roles(41.0, [A])
+    assert judge(hc.sentinel_stall, long).valid is False  # long past it and still no -tilt
+
+
+# -- random schedules ----------------------------------------------------------------------------------------------------
+def random_run(lost_wait_write: bool = False, failover: bool = True) -> H:
+    h = killed_and_restarted()
+    h.nemesis("kill", "start", 2.0, i=0)
+    h.nemesis("kill", "end", 6.0, i=0)
+    if failover:
+        h.event(3.9, "+switch-master", "myvalkey 127.0.1.1 6950 127.0.1.2 6951")
+    for i in range(20):
+        h.read(f"a{i}", f"v-a{i}", 9.5)
+    for i in range(50):
+        h.read(f"b{i}", "gone" if lost_wait_write and i == 3 else f"v-b{i}", 9.5)
+    for k in range(100, 120):
+        h.roles(0.1 * k, [B_], slaves=[A, C])
+    return h
+
+
+def test_a_random_run_is_judged_by_every_generic_checker():
+    r = judge(hc.random_schedule, random_run())
+    names = [c["check"] for c in r.checks]
+    assert any("WAIT 1" in n for n in names) and any("fail means not applied" in n for n in names)
+    assert any("at most one master" in n for n in names) and any("fault 0 (kill master)" in n for n in names)
+    assert any("converged" in n for n in names) and any("linearizab" in n for n in names)
+    assert not any(c["ok"] is False for c in r.checks), [c for c in r.checks if c["ok"] is False]
+    assert r.metrics["faults"] == 1 and r.metrics["failovers"] == 1
+    assert r.details["nemesis"][0] == {"i": 0, "f": "kill", "target": "master", "nodes": A, "start_s": 2.0,
+                                       "end_s": 6.0}
+
+
+def test_a_lost_wait_acknowledged_write_fails_a_random_run():
+    r = judge(hc.random_schedule, random_run(lost_wait_write=True))
+    assert r.valid is False and any("WAIT 1" in c["check"] and c["ok"] is False for c in r.checks)
+
+
+def test_without_a_failover_every_acknowledged_write_is_judged():
+    r = judge(hc.random_schedule, random_run(failover=False))
+    assert any("no failover happened" in c["check"] for c in r.checks)
+
+
+def test_the_cluster_converged_needs_a_whole_round_after_the_heal():
+    slots = {"node-7000": "0-5460", "node-7001": "5461-10922", "node-7002": "10923-16383"}
+
+    def sample(viewer, t):
+        nodes = {n: {"role": "primary" if n in slots else "replica", "flags": [], "config_epoch": 1,
+                     "slots": slots.get(n, "-"), "master": None, "id": n, "myself": n == viewer}
+                 for n in [f"node-{7000 + i}" for i in range(6)]}
+        return {"kind": "server", "f": "cluster-view", "node": viewer, "time": t, "run": "r",
+                "value": {"round": 50, "viewer": viewer, "current_epoch": 1, "state": "ok", "nodes": nodes}}
+    records = [sample(f"node-{7000 + i}", 5.0) for i in range(6)]
+    got = cc.cluster_converged(RunView(records, "r", {}), 4.0, 10.0)
+    assert got.valid is True and got.observed == {"converged_s": 1.0}
+    assert cc.cluster_converged(RunView(records, "r", {}), 6.0, 10.0).valid is None  # nothing after that heal
+    assert cc.cluster_converged(RunView(records[:5], "r", {}), 4.0, 10.0).valid is None  # a node missing
+    records[2]["value"]["state"] = "fail"
+    assert cc.cluster_converged(RunView(records, "r", {}), 4.0, 10.0).valid is None
