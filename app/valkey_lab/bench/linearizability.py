@@ -7,7 +7,8 @@ impossible read (``stale_read``), against the number of ops (1k, 10k, 100k at 10
 and of clients (10, 50, 100 at 10k ops), each in a fresh Python process that reads the
 history from a file, as ``check.py`` does: seconds of the check, and the process's peak
 RSS. ``curve_table`` renders it (rich), ``curve_svg`` draws it (log-log), ``curve_shape``
-says what it measures in words. ``measure`` is the older, in-process timing of valid
+says what it measures in words; ``report`` and ``render`` are the bench report's section
+(app/valkey_lab/bench_cli.py). ``measure`` is the older, in-process timing of valid
 register histories.
 """
 from __future__ import annotations
@@ -174,6 +175,29 @@ def curve_svg(rows: list[dict]) -> str:
                 series[f"{kind}, x = {axis}{at}"] = pts
     return loglog_svg("Linearizability checker: seconds against ops and clients", series,
                       "ops (or clients)", "seconds")
+
+
+def report(svg_dir: Optional[str] = None, **curve_args) -> dict:
+    """The bench report's section: the curve (``cost_curve(**curve_args)``), its shape in
+    words, and the picture written to ``svg_dir``/linearizability-curve.svg when given."""
+    rows = cost_curve(**curve_args)
+    section = {"curve": rows, "shape": curve_shape(rows), "python": platform.python_version(),
+               "cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]}
+    if svg_dir:
+        path = Path(svg_dir) / "linearizability-curve.svg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(curve_svg(rows))
+        section["svg"] = str(path)
+    return section
+
+
+def render(console, section) -> None:
+    """The section as the bench prints it: the table, then the shape, line by line."""
+    if not isinstance(section, dict) or not section.get("curve"):
+        return
+    console.print(curve_table(section["curve"]))
+    for line in section["shape"]:
+        console.print(f"  {line}")
 
 
 if __name__ == "__main__":
