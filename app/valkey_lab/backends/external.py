@@ -54,6 +54,8 @@ NEEDS = {
     "failover": "a manual failover (SENTINEL FAILOVER / CLUSTER FAILOVER)",
     "reshard": "moves slots between primaries (CLUSTER SETSLOT, MIGRATE)",
     "config-set": "sets min-replicas-to-write with CONFIG SET",
+    "host-net": "shapes the nodes' network on their hosts (iptables, tc)",
+    "valkey-fault": "a fault made of Valkey commands (DEBUG SLEEP, CLIENT PAUSE)",
     "undeclared": "is not declared safe for external targets (it may break nodes)",
 }
 TEMPLATED = {"kill": ("kill",), "pause": ("pause", "resume"), "partition": ("partition", "heal")}
@@ -67,6 +69,8 @@ def refusal(target: Target, needs: Iterable[str]) -> Optional[str]:
         raise ValueError(f"unknown needs {unknown}")
     if "config-set" in needs:
         return f"it {NEEDS['config-set']}, which the lab never runs on an external target"
+    if "host-net" in needs:
+        return f"it {NEEDS['host-net']}: a target file has no template for that"
     destructive = [n for n in needs if n != "hold-down"]
     if destructive and not target.allow_faults:
         what = "; ".join(NEEDS[n] if n != "undeclared" else "not declared read-only" for n in destructive)

@@ -73,11 +73,11 @@ def parse_address(text: object, where: str) -> Addr:
     return host, int(port)
 
 
-def template_fields(template: str) -> set[str]:
+def template_fields(template: str, where: str = "template") -> set[str]:
     try:
         return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
     except ValueError as exc:
-        raise TargetError(f"template {template!r}: {exc} (write a literal brace as {{{{ or }}}})") from exc
+        raise TargetError(f"{where} {template!r}: {exc} (write a literal brace as {{{{ or }}}})") from exc
 
 
 @dataclass(frozen=True)
@@ -224,7 +224,7 @@ def parse_target(data: Mapping, path: str = "target.toml", topology: Optional[st
                               f"{', '.join(TEMPLATES)}")
         if not isinstance(template, str):
             raise TargetError(f"{name}: [faults] {kind} must be a command string (\"\" for none)")
-        wrong = template_fields(template) - TEMPLATES[kind]
+        wrong = template_fields(template, f"{name}: [faults] {kind}") - TEMPLATES[kind]
         if wrong:
             raise TargetError(f"{name}: [faults] {kind} uses {{{', '.join(sorted(wrong))}}}; a template may use "
                               f"{', '.join('{' + f + '}' for f in sorted(TEMPLATES[kind]))}")

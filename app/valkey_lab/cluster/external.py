@@ -42,6 +42,7 @@ METHOD_NEEDS: dict[str, tuple[str, ...]] = {
     "shard_loss": ("kill", "hold-down"),
     "linearizable_kill": ("kill",),
     "linearizable_partition": ("partition",),
+    "bus_partition": ("host-net",), "loss": ("host-net",),
 }
 
 

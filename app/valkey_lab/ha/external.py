@@ -39,6 +39,10 @@ METHOD_NEEDS: dict[str, tuple[str, ...]] = {
     "partition": ("config-set", "partition"),
     "linearizable_kill": ("kill",),
     "linearizable_partition": ("partition",),
+    "loss": ("host-net",), "one_way": ("host-net",), "bandwidth": ("host-net",),
+    "hung_master": ("valkey-fault",),  # DEBUG SLEEP: the server may refuse it (enable-debug-command)
+    "client_pause": ("valkey-fault",),
+    "sentinel_stall": ("pause",),
 }
 
 
