@@ -151,6 +151,23 @@ def test_network_fault_rules_name_only_the_labs_addresses():
     with pytest.raises(LabError):
         netfault.one_way_rules("127.0.1.1", [], "sideways")
     assert netfault.parse_rate("24mbit") == 24_000_000 and netfault.parse_rate("800kbit") == 800_000
+
+
+def test_local_rules_name_the_labs_ports_too_since_labs_share_loopback_addresses():
+    (rule, *_) = netfault.partition_rules("127.0.1.1", ["127.0.1.2"], ports=[6951, 6950, 26950])
+    assert rule == ["-s", "127.0.1.1", "-d", "127.0.1.2", "-p", "tcp", "-m", "multiport", "--ports",
+                    "6950,6951,26950", "-j", "DROP"]
+    many = netfault.one_way_rules("127.0.3.1", ["127.0.3.2"], "out", ports=list(range(7950, 7956)) +
+                                  list(range(17950, 17956)) + [1, 2, 3, 4])
+    assert len(many) == 2 and all(len(r[r.index("--ports") + 1].split(",")) <= 15 for r in many)
+    loss = netfault.loss_rules("127.0.1.1", 10, ports=[6950])
+    assert loss[0] == ["-s", "127.0.1.1", "-p", "tcp", "-m", "multiport", "--ports", "6950", "-m", "statistic",
+                       "--mode", "random", "--probability", "0.1000", "-j", "DROP"]
+    assert netfault.u32_matches("127.0.1.1") == [["match", "ip", "src", "127.0.1.1/32"],
+                                                 ["match", "ip", "dst", "127.0.1.1/32"]]
+    scoped = netfault.u32_matches("127.0.1.1", [6950], ways=("dst",))
+    assert scoped == [["match", "ip", "dst", "127.0.1.1/32", "match", "ip", "sport", "6950", "0xffff"],
+                      ["match", "ip", "dst", "127.0.1.1/32", "match", "ip", "dport", "6950", "0xffff"]]
     with pytest.raises(LabError):
         netfault.parse_rate("fast")
 

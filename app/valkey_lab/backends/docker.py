@@ -10,7 +10,7 @@ import os
 import socket
 from typing import Optional
 
-from valkey_lab.backends.netfault import NetFaults, Partition, Shaper
+from valkey_lab.backends.netfault import NetFaults, Partition, Shaper, u32_matches
 from valkey_lab.util import LabError, wait_for
 from valkey_lab.backends.base import READY_TIMEOUT_S, Addr, Backend
 
@@ -204,7 +204,7 @@ class DockerBackend(Backend):
             shaper = self._shapers.get(n)
             if shaper is None or shaper.prefix != self._netns(n):
                 shaper = self._shapers[n] = Shaper(self._netns(n), dev="eth0")
-            tokens.append((n, shaper.limit(rate, [] if n == node else [("dst", ip)])))
+            tokens.append((n, shaper.limit(rate, [] if n == node else u32_matches(ip, ways=("dst",)))))
         return ("tc", tokens)
 
     def heal_fault(self, token: tuple) -> None:

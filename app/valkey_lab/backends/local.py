@@ -104,6 +104,10 @@ class LocalBackend(Backend):
         self.paused: set[str] = set()
         self._configured = False
         self.net = Partition()  # nodes with their own 127.x address can be cut off
+        # Every rule also names this lab's listening ports (data, Sentinel, cluster bus): other
+        # labs on this host use the same loopback addresses on other ports.
+        self.ports = sorted({s.port for s in specs} | {s.port + 10000 for s in specs
+                                                       if "cluster-enabled yes" in s.config})
         self.shaper = Shaper(dev="lo")  # rate limits by address (htb on lo, only the lab's addresses)
         self.sleepers: list[threading.Thread] = []  # DEBUG SLEEP connections in flight
 
@@ -188,7 +192,7 @@ class LocalBackend(Backend):
         self.paused.discard(node)
 
     def partition(self, node: str, peers: list[str]) -> None:
-        self.net.cut(self.specs[node].host, [self.specs[p].host for p in peers])
+        self.net.cut(self.specs[node].host, [self.specs[p].host for p in peers], ports=self.ports)
 
     def heal(self) -> None:
         self.net.heal()
@@ -200,10 +204,11 @@ class LocalBackend(Backend):
         """A random ``percent`` % of every packet to or from ``node`` dropped (the clients' too).
         INPUT only: a loopback packet crosses OUTPUT and INPUT, and must face the dice once."""
         from valkey_lab.backends.netfault import loss_rules
-        return ("net", self.net.add(loss_rules(self.specs[node].host, percent), hooks=("INPUT",)))
+        return ("net", self.net.add(loss_rules(self.specs[node].host, percent, self.ports), hooks=("INPUT",)))
 
     def one_way(self, node: str, peers: list[str], direction: str) -> tuple:
-        return ("net", self.net.one_way(self.specs[node].host, [self.specs[p].host for p in peers], direction))
+        return ("net", self.net.one_way(self.specs[node].host, [self.specs[p].host for p in peers], direction,
+                                        ports=self.ports))
 
     def bus_partition(self, node: str, peers: list[str], offset: int = 10000) -> tuple:
         """Drop only the cluster bus (port + ``offset``) between ``node`` and ``peers``."""
@@ -212,8 +217,8 @@ class LocalBackend(Backend):
 
     def limit_bandwidth(self, node: str, rate: str) -> tuple:
         """Every packet from or to ``node`` through one htb class of ``rate`` (e.g. "16mbit")."""
-        host = self.specs[node].host
-        return ("tc", self.shaper.limit(rate, [("src", host), ("dst", host)]))
+        from valkey_lab.backends.netfault import u32_matches
+        return ("tc", self.shaper.limit(rate, u32_matches(self.specs[node].host, self.ports)))
 
     def heal_fault(self, token: tuple) -> None:
         kind, name = token

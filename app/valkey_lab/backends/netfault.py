@@ -14,6 +14,12 @@ what it added and healing all removes every chain the lab made; nothing else is 
 - ``Shaper``: a rate limit with tc's ``htb`` (the kernel here has no ``netem``: there is no
   added latency, only bandwidth and loss).
 
+Locally several labs share the loopback addresses (every HA lab's servers are 127.0.1.x):
+a rule that named addresses only would cut every lab's node at that address. So each rule
+also names the lab's own listening ports (``ports``: data, Sentinel and cluster-bus ports):
+a packet belongs to a lab when one of its ends is one of the lab's listening ports. In a
+container's namespace everything is the lab's, and no port is needed.
+
 Needs root, iptables and tc; without them the fault stops the run with a clear message.
 """
 from __future__ import annotations
@@ -54,20 +60,39 @@ require_iptables = require
 
 
 # -- the rules of each fault (pure: unit-tested) ---------------------------------------------------------
-def partition_rules(node_ip: str, peer_ips: Sequence[str]) -> list[list[str]]:
+MULTIPORT_MAX = 15  # iptables' multiport takes at most 15 ports per rule
+
+
+def scoped(rules: list[list[str]], ports: Optional[Sequence[int]]) -> list[list[str]]:
+    """Each rule limited to TCP packets with one end on one of ``ports`` (the lab's listening
+    ports), split in rules of at most 15 ports; ``ports`` None: as they are."""
+    if not ports:
+        return rules
+    ports = sorted(set(ports))
+    groups = [ports[i:i + MULTIPORT_MAX] for i in range(0, len(ports), MULTIPORT_MAX)]
     out = []
-    for peer in peer_ips:
-        out += [["-s", node_ip, "-d", peer, "-j", "DROP"], ["-s", peer, "-d", node_ip, "-j", "DROP"]]
+    for rule in rules:
+        head, target = rule[:-2], rule[-2:]
+        for group in groups:
+            out.append([*head, "-p", "tcp", "-m", "multiport", "--ports", ",".join(map(str, group)), *target])
     return out
 
 
-def one_way_rules(node_ip: str, peer_ips: Sequence[str], direction: str) -> list[list[str]]:
+def partition_rules(node_ip: str, peer_ips: Sequence[str], ports: Optional[Sequence[int]] = None) -> list[list[str]]:
+    out = []
+    for peer in peer_ips:
+        out += [["-s", node_ip, "-d", peer, "-j", "DROP"], ["-s", peer, "-d", node_ip, "-j", "DROP"]]
+    return scoped(out, ports)
+
+
+def one_way_rules(node_ip: str, peer_ips: Sequence[str], direction: str,
+                  ports: Optional[Sequence[int]] = None) -> list[list[str]]:
     """``out``: what the node sends to its peers is dropped (it still receives); ``in``: the reverse."""
     if direction not in ("out", "in"):
         raise LabError(f"one_way direction is 'out' (the node can't send) or 'in' (it can't receive), not {direction!r}")
     if direction == "out":
-        return [["-s", node_ip, "-d", peer, "-j", "DROP"] for peer in peer_ips]
-    return [["-s", peer, "-d", node_ip, "-j", "DROP"] for peer in peer_ips]
+        return scoped([["-s", node_ip, "-d", peer, "-j", "DROP"] for peer in peer_ips], ports)
+    return scoped([["-s", peer, "-d", node_ip, "-j", "DROP"] for peer in peer_ips], ports)
 
 
 def bus_rules(node_ip: str, peer_ips: Sequence[str], bus_ports: Sequence[int]) -> list[list[str]]:
@@ -81,13 +106,16 @@ def bus_rules(node_ip: str, peer_ips: Sequence[str], bus_ports: Sequence[int]) -
     return out
 
 
-def loss_rules(node_ip: str, percent: float) -> list[list[str]]:
+def loss_rules(node_ip: str, percent: float, ports: Optional[Sequence[int]] = None) -> list[list[str]]:
     """Each packet to or from the node dropped with probability ``percent`` / 100."""
     if not 0 < percent < 100:
         raise LabError(f"loss is a percentage between 0 and 100, not {percent}")
     p = f"{percent / 100:.4f}"
-    dice = ["-m", "statistic", "--mode", "random", "--probability", p, "-j", "DROP"]
-    return [["-s", node_ip, *dice], ["-d", node_ip, *dice]]
+    rules = []
+    for way in ("-s", "-d"):
+        for rule in scoped([[way, node_ip, "-j", "DROP"]], ports):
+            rules.append([*rule[:-2], "-m", "statistic", "--mode", "random", "--probability", p, *rule[-2:]])
+    return rules
 
 
 class NetFaults:
@@ -137,18 +165,18 @@ class NetFaults:
         for name in list(self.chains):
             self.remove(name)
 
-    # -- the faults ----------------------------------------------------------------------------------
-    def cut(self, node_ip: str, peer_ips: list[str]) -> str:
-        return self.add(partition_rules(node_ip, peer_ips))
+    # -- the faults (``ports``: the lab's listening ports, when addresses are shared) --------------------
+    def cut(self, node_ip: str, peer_ips: list[str], ports: Optional[Sequence[int]] = None) -> str:
+        return self.add(partition_rules(node_ip, peer_ips, ports))
 
-    def one_way(self, node_ip: str, peer_ips: list[str], direction: str) -> str:
-        return self.add(one_way_rules(node_ip, peer_ips, direction))
+    def one_way(self, node_ip: str, peer_ips: list[str], direction: str, ports: Optional[Sequence[int]] = None) -> str:
+        return self.add(one_way_rules(node_ip, peer_ips, direction, ports))
 
     def bus(self, node_ip: str, peer_ips: list[str], bus_ports: Sequence[int]) -> str:
-        return self.add(bus_rules(node_ip, peer_ips, bus_ports))
+        return self.add(bus_rules(node_ip, peer_ips, bus_ports))  # the bus ports are the lab's own
 
-    def loss(self, node_ip: str, percent: float) -> str:
-        return self.add(loss_rules(node_ip, percent), hooks=self.loss_hooks)
+    def loss(self, node_ip: str, percent: float, ports: Optional[Sequence[int]] = None) -> str:
+        return self.add(loss_rules(node_ip, percent, ports), hooks=self.loss_hooks)
 
 
 Partition = NetFaults  # the name the labs knew it by
@@ -167,6 +195,22 @@ def parse_rate(rate: str) -> int:
     if not m:
         raise LabError(f"a rate like 16mbit or 800kbit, not {rate!r}")
     return int(float(m.group(1)) * {"bit": 1, "kbit": 10 ** 3, "mbit": 10 ** 6, "gbit": 10 ** 9}[m.group(2)])
+
+
+def u32_matches(ip: str, ports: Optional[Sequence[int]] = None, ways: Sequence[str] = ("src", "dst")
+                ) -> list[list[str]]:
+    """tc u32 selectors for the packets from / to ``ip`` (``ways``), each with one end on one of
+    ``ports`` when given (the lab's listening ports: locally the addresses are shared)."""
+    out = []
+    for way in ways:
+        base = ["match", "ip", way, f"{ip}/32"]
+        if not ports:
+            out.append(base)
+            continue
+        for port in sorted(set(ports)):
+            for end in ("sport", "dport"):
+                out.append([*base, "match", "ip", end, str(port), "0xffff"])
+    return out
 
 
 class Shaper:
@@ -203,8 +247,9 @@ class Shaper:
         self._tc("qdisc", "replace", "dev", self.dev, "root", "handle", f"{self.HANDLE}:", "htb")
         self.root = True
 
-    def limit(self, rate: str, matches: Sequence[tuple[str, str]]) -> str:
-        """Limit the packets matching any of ``matches`` (("src" | "dst", ip)); none: every packet."""
+    def limit(self, rate: str, matches: Sequence[Sequence[str]]) -> str:
+        """Limit the packets matching any of ``matches`` (each the u32 selectors of one filter,
+        see ``u32_matches``); none: every packet."""
         parse_rate(rate)
         self._ensure_root()
         minor = next(self._n)
@@ -216,8 +261,7 @@ class Shaper:
             self.classes[token] = minor
             self._tc("qdisc", "add", "dev", self.dev, "parent", f"{h}:{minor}", "handle", f"{minor}:", "bfifo",
                      "limit", "262144")
-            for way, ip in (matches or [("all", "")]):
-                what = ["match", "u32", "0", "0"] if way == "all" else ["match", "ip", way, f"{ip}/32"]
+            for what in (matches or [["match", "u32", "0", "0"]]):
                 self._tc("filter", "add", "dev", self.dev, "parent", f"{h}:", "protocol", "ip", "prio",
                          str(minor), "u32", *what, "flowid", f"{h}:{minor}")
         except LabError:
@@ -247,4 +291,4 @@ class Shaper:
 
 
 __all__ = ["NetFaults", "Partition", "Shaper", "partition_rules", "one_way_rules", "bus_rules", "loss_rules",
-           "parse_rate", "chains_left", "require", "require_iptables"]
+           "scoped", "u32_matches", "parse_rate", "chains_left", "require", "require_iptables"]
