@@ -1,0 +1,1 @@
+"""A small application that keeps orders in Valkey (the code under test)."""
