@@ -7,8 +7,9 @@
 # mutmut 3 wants the mutated package importable from ./, src/ or source/, while the lab keeps
 # it in app/. So the run happens in a throw-away stage outside the work tree:
 #   STAGE/src/valkey_lab  <- a copy of app/valkey_lab (only MODULES are mutated), and app/*.py
-#   STAGE/tests/unit      <- the unit tests matching TESTS (minus SKIP_TESTS), with tests/data
-#   STAGE/tests/conftest.py  <- Hypothesis derandomized; tests that read the clock deselected
+#   STAGE/tests           <- the unit tests and tests/data; those matching TESTS_GLOBS (minus
+#                            SKIP_TESTS) are the test set
+#   STAGE/tests/conftest.py  <- Hypothesis derandomized; tests that depend on the clock deselected
 #   STAGE/setup.cfg       <- the [mutmut] config (so no project config file is needed)
 # mutmut runs, for each mutant, only the tests that called the mutated function.
 #
@@ -51,8 +52,7 @@ NOT_MUTATED=(checkers/__init__.py checkers/cli.py)
 # The tests that judge them (tests/unit; globs, so new test files join by their name).
 TESTS_GLOBS=(test_history*.py test_recorder*.py test_journal*.py test_edn*.py test_verdict*.py test_loss*.py
              test_availability*.py test_topology_checkers*.py test_invariants*.py test_scenario*.py
-             test_linearizable*.py test_ha_checks*.py test_cluster_checks*.py test_recorded_histories*.py
-             test_tamper*.py)
+             test_*checks*.py test_linearizable*.py test_recorded_histories*.py test_tamper*.py)
 # Out of the set: wall-clock asserts (a mutant must not be killed by a slow machine), and
 # test_linearizable_classes.py, issue 13's end-to-end classes through check.py (2,000-op
 # histories, worker processes, time and memory budgets: minutes per run).
@@ -109,10 +109,12 @@ cat >>"$STAGE/tests/conftest.py" <<'EOF'
 import inspect as _inspect
 import re as _re
 
-from hypothesis import HealthCheck as _HealthCheck, settings as _settings
+from hypothesis import HealthCheck as _HealthCheck, Phase as _Phase, settings as _settings
 
+# No shrinking: a mutant is killed by the first failing example, a smaller one adds nothing.
 _settings.register_profile("mutation", derandomize=True, database=None, deadline=None,
-                           suppress_health_check=list(_HealthCheck), print_blob=False)
+                           suppress_health_check=list(_HealthCheck), print_blob=False,
+                           phases=[_Phase.explicit, _Phase.reuse, _Phase.generate])
 _settings.load_profile("mutation")
 
 _CLOCK = _re.compile(r"\b(?:time\.time|time\.monotonic|time\.perf_counter|perf_counter|monotonic)\s*\("
