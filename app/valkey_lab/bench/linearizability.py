@@ -70,11 +70,24 @@ def _child() -> None:
     read = time.perf_counter()
     result = check(records, job["model"], **job["options"])
     done = time.perf_counter()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest worker
+    # VmHWM: ru_maxrss would include the parent this process was forked from before exec
+    peak = _vm_hwm_kib() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest worker, if any
     print(json.dumps({"valid": result["valid"], "reason": result["reason"], "ops": result["ops"],
                       "seconds": round(done - started, 4), "check_seconds": round(done - read, 4),
                       "peak_mb": round(max(peak, children) / 1024, 1)}))
+
+
+def _vm_hwm_kib() -> Optional[int]:
+    """This process's peak RSS in KiB since its exec (Linux), None elsewhere."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _write_jsonl(history: list[dict], path: Path) -> None:

@@ -49,6 +49,7 @@ Values are compared exactly (``"3" != 3``); lists compare as tuples.
 """
 from __future__ import annotations
 
+import gc
 import json
 import math
 import sys
@@ -79,6 +80,8 @@ _MAX_STARTERS = 64    # kv: a get that this many puts could start is never ancho
 _TILING_WORK = 4_000_000  # kv: characters x append lengths the up-front tiling check may cost
 _AS_SLACK = 256 << 20  # workers' address-space limit above their memory share
 _UNSET = object()
+_TYPES = frozenset(("invoke", "ok", "fail", "info"))
+_ATOMS = frozenset((int, float, str, bool))
 _INF_RET = (math.inf, math.inf)
 HINT = ("every value looks like a Jepsen independent [k v] tuple: to check each key k on its own, "
         "use --independent (independent=True)")
@@ -165,19 +168,17 @@ def _is_client(r: dict) -> bool:
     return kind == "client" or (kind is None and isinstance(p, int) and not isinstance(p, bool))
 
 
-def _looks_independent(records: list, codes: dict) -> bool:
+def _looks_independent(values: Iterable[tuple[str, Any]]) -> bool:
     """Every value a ``[k v]`` tuple (a cas ``[k [old new]]``), as in Jepsen's independent
-    histories; at least one value besides a cas (a cas [old new] alone is a pair too)."""
+    histories; at least one value besides a cas (a cas [old new] alone is a pair too).
+    ``values``: (f, value) of the client ops."""
     seen = False
-    for r in records:
-        if not isinstance(r, dict) or r.get("f") not in codes or not _is_client(r):
-            continue
-        v = r.get("value")
+    for f, v in values:
         if v is None:
             continue
         if not _pair(v):
             return False
-        if r.get("f") == "cas":
+        if f == "cas":
             inner = v[1] if isinstance(v, (list, tuple)) else v["value"]
             if not _pair(inner):
                 return False
@@ -190,31 +191,32 @@ def _collect(history: Iterable[dict], model: str, independent: bool = False, nil
     """Pair invokes with completions (one open op per process), keep what the search needs."""
     codes = _CODES[model]
     records = list(history)
-    hint = None if independent else (HINT if _looks_independent(records, codes) else None)
     pending: dict[int, tuple[int, dict]] = {}
     pairs: list[tuple[int, dict, Optional[int], Optional[dict]]] = []
     processes: set[int] = set()
     timed = True
     for i, r in enumerate(records):
-        if not isinstance(r, dict):
+        if type(r) is not dict and not isinstance(r, dict):
             raise HistoryError(f"record {i} is not an object", i)
         kind = r.get("kind")
         p = r.get("process")
         if kind is None:  # plain Jepsen-style op: clients have integer processes
-            kind = "client" if isinstance(p, int) and not isinstance(p, bool) else "other"
+            kind = "client" if type(p) is int or (isinstance(p, int) and not isinstance(p, bool)) else "other"
         if kind != "client":
             continue
-        if not isinstance(p, int) or isinstance(p, bool):
+        if type(p) is not int and (not isinstance(p, int) or isinstance(p, bool)):
             raise HistoryError(f"client op has process {p!r}, expected an integer", i)
         t = r.get("type")
-        if t not in ("invoke", "ok", "fail", "info"):
+        if t not in _TYPES:
             raise HistoryError(f"client op has type {t!r}, expected invoke, ok, fail or info", i)
         f = r.get("f")
         if f not in codes:
             raise HistoryError(f"op f={f!r} is not part of the {model} model "
                                f"(expected {', '.join(codes)})", i)
         processes.add(p)
-        timed = timed and _is_time(r.get("time"))
+        if timed:
+            tm = r.get("time")
+            timed = type(tm) is float or type(tm) is int or _is_time(tm)
         if t == "invoke":
             if p in pending:
                 raise HistoryError(f"process {p} invokes {f} while its op from record "
@@ -265,14 +267,17 @@ def _collect(history: Iterable[dict], model: str, independent: bool = False, nil
             o.value = inv_value
             if o.value is None and comp is not None:
                 o.value = comp_value
-        o.code, o.a, o.b = code, _freeze(o.value), None
+        v = o.value
+        o.code, o.a, o.b = code, (v if v is None or type(v) in _ATOMS else _freeze(v)), None
         if code == _READ and model == "kv" and o.a is None:
             o.a = ""  # a missing key reads as the empty string
         if code == _CAS:
             if not (isinstance(o.a, tuple) and len(o.a) == 2):
                 raise HistoryError(f"cas value {o.value!r} is not [old new]", j)
             o.a, o.b = o.a
-        if model == "kv" and not isinstance(o.a, str):
+        if model == "kv" and type(o.a) is not str and not isinstance(o.a, str):
+            hint = not independent and _looks_independent((r.get("f"), r.get("value")) for r in records
+                                                           if isinstance(r, dict) and _is_client(r))
             raise HistoryError(f"{o.f} value {o.value!r} is not a string (kv values are strings)"
                                + (f"; {HINT}" if hint else ""), j if code != _READ else i)
         if timed:
@@ -289,6 +294,7 @@ def _collect(history: Iterable[dict], model: str, independent: bool = False, nil
             o.call = (j, j)
             o.ret = (i, i) if typ == "ok" else None
         ops.append(o)
+    hint = None if independent or not _looks_independent((o.f, o.value) for o in ops) else HINT
     return ops, len(pairs), processes, counts, hint
 
 
@@ -537,9 +543,9 @@ def _search(ops: list[_Op], model: str, init: Any, prune: bool = True):
         (the real-time order of the appends), so it finds out on its own; fewer anchors is a
         weaker rule, still sound."""
         out = sorted(gs, key=lambda k: (len(ops[k].a), ret_entry[k]))
-        for n, (x, y) in enumerate(zip(out, out[1:]), start=1):
+        for i, (x, y) in enumerate(zip(out, out[1:]), start=1):
             if not ops[y].a.startswith(ops[x].a):
-                return tuple(out[:n])
+                return tuple(out[:i])
         return tuple(out)
     anch = () if register else _anchors(root)
     ai = 0
@@ -1023,6 +1029,7 @@ def _lpt(tasks: list, bins: int) -> list[list]:
 def _worker(bucket, model, init, optimize, deadline, max_memory, all_keys, stop, conn) -> None:
     """A worker process: its keys interleaved under its share of the budget; each result is
     sent as soon as it is known, then the reason for the keys left undecided."""
+    gc.disable()
     try:
         if max_memory is not None:
             limit_address_space(max_memory + _AS_SLACK)
@@ -1117,6 +1124,18 @@ def check(history: Iterable[dict], model: str = "register", timeout: Optional[fl
         raise ValueError(f"the kv model starts from a string, got init={init!r}")
     started = time.perf_counter()
     deadline = None if timeout is None else time.monotonic() + timeout
+    collecting = gc.isenabled()
+    gc.disable()  # the memo holds millions of tuples and makes no cycles: scanning them cost 40 %
+    try:
+        return _check(history, model, init, nil_read, independent, all_keys, jobs, optimize, max_memory, deadline,
+                      started)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _check(history, model, init, nil_read, independent, all_keys, jobs, optimize, max_memory, deadline,
+           started) -> dict:
     ops, total, processes, counts, hint = _collect(history, model, independent, nil_read)
     parts: dict[Any, list[_Op]] = {}
     for o in ops:
