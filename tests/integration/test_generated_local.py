@@ -127,15 +127,17 @@ def test_a_seed_replays_the_same_nemesis_sequence_and_passes(tmp_path, suite, ba
     assert lab_rules_left() == []
 
 
+@pytest.mark.timeout(1800)
 def test_an_unsafe_schedule_fails_prints_its_replay_and_shrinks(tmp_path):
-    """Quorum loss (every Sentinel killed) while the master is partitioned, a replica down:
-    a checker fails; the replay command is printed; --shrink finds <= 3 faults that still fail."""
+    """Seed 49, unsafe: the master partitioned, then the quorum lost (two Sentinels killed,
+    then the third): a checker fails; the replay command is printed; --shrink finds <= 3 faults
+    that still fail (each replay is a full run: a few minutes in all)."""
     proc = run_app("ha_test.py", "--backend", "local", "--base-port", str(HA_BASE), "--schedule", "random",
-                   "--seed", "40", "--duration", "30", "--faults", "kill,partition", "--unsafe", "--shrink",
-                   "--json", str(tmp_path / "r.json"), "--quiet", timeout=1800)
+                   "--seed", "49", "--duration", "20", "--faults", "kill,partition", "--unsafe", "--shrink",
+                   "--json", str(tmp_path / "r.json"), "--quiet", timeout=1700)
     assert proc.returncode == 1, proc.stdout[-4000:] + proc.stderr[-2000:]
-    assert "replay it with: python app/ha_test.py --backend local --base-port 6950 --schedule random --seed 40 " \
-           "--duration 30 --faults kill,partition --unsafe" in proc.stderr
+    assert "replay it with: python app/ha_test.py --backend local --base-port 6950 --schedule random --seed 49 " \
+           "--duration 20 --faults kill,partition --unsafe" in proc.stderr
     m = re.search(r"minimal schedule: (\d+) faults", proc.stdout)
     assert m and int(m.group(1)) <= 3, proc.stdout[-3000:]
     shrunk = load(tmp_path / "r.json")["schedule"]["shrunk"]

@@ -798,7 +798,7 @@ def bandwidth(h: RunView, r: ScenarioResult) -> None:
         if rate is not None and fill is not None:
             floor = round(0.8 * fill["mb"] * 2 ** 20 * 8 / parse_bits(rate), 3)
             r.check(f"{label}the sync took at least 0.8 x data set / rate ({fill['mb']} MB at {rate}): the limit held",
-                    sync_s is not None and sync_s >= floor, sync_s, f">= {floor}",
+                    None if sync_s is None else sync_s >= floor, sync_s, f">= {floor}",
                     missing=None if synced else "the link up after the resync")
         lim = v.fault(kind="bandwidth")
         end = v.heal(kind="bandwidth")
@@ -851,7 +851,7 @@ def hung_master(h: RunView, r: ScenarioResult) -> None:
         r.metrics["demoted_after_waking_s"] = back
     direct = (h.lane("old-master") or [None])[-1]
     r.check("the demoted old master refused a write sent straight to it (READONLY)",
-            direct is not None and direct.type == "fail" and "READONLY" in (direct.error or "").upper(),
+            None if direct is None else direct.type == "fail" and "READONLY" in (direct.error or "").upper(),
             direct and (direct.error or direct.type), "fail: READONLY",
             missing=None if direct else "the direct write to the old master")
     fault = h.fault() or {"params": {}}
