@@ -203,3 +203,26 @@ def test_without_a_known_extension_anything_else_is_json_lines(tmp_path):
     path = tmp_path / "h.txt"
     path.write_text(json.dumps({"process": 0, "type": "ok", "f": "read"}) + "\n")
     assert read_history(path)[0]["kind"] == "client"
+
+
+# -- the path in errors and gzip without a known inner extension --------------------------------------------
+def test_errors_through_read_history_name_the_file(tmp_path):
+    path = tmp_path / "bad.edn"
+    path.write_text("{:process 0, :type :ok}\n")
+    assert error_of(read_history, path) == f"bad.edn:1: {EXPECTED_EDN}, got {{:process 0, :type :ok}} (no f)"
+    path = tmp_path / "bad.txt"
+    path.write_text('{"process": 0}\n')
+    assert error_of(read_history, path) == f'bad.txt:1: {EXPECTED_JSON}, got {{"process": 0}} (no type, f)'
+    path = tmp_path / "bad2.txt"
+    path.write_text("[{:process 0}]\n")
+    assert error_of(read_history, path) == f"bad2.txt:1: {EXPECTED_EDN}, got {{:process 0}} (no type, f)"
+
+
+@pytest.mark.parametrize("name, text", [
+    ("h.gz", f"[{OP}]\n"),
+    ("h.txt.gz", json.dumps({"process": 0, "type": "ok", "f": "read", "value": 1}) + "\n"),
+])
+def test_gzip_without_a_known_inner_extension_is_told_by_the_content(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(text.encode()))
+    assert read_history(path)[0]["value"] == 1
