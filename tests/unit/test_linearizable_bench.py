@@ -63,6 +63,9 @@ def test_a_small_curve_end_to_end(tmp_path):
     B.render(console, section)
     assert "cost against ops and clients" in console.export_text()
     B.render(console, [{"ops": 1}])  # an old report's list: nothing to show
+    console = Console(width=150, record=True)
+    B.render(console, curve)  # the rows alone: the shape is computed
+    assert "time against ops (valid, 3 clients)" in console.export_text()
 
 
 def test_timed_check_reads_and_checks_in_a_fresh_process(tmp_path):

@@ -205,11 +205,15 @@ def report(svg_dir: Optional[str] = None, **curve_args) -> dict:
 
 
 def render(console, section) -> None:
-    """The section as the bench prints it: the table, then the shape, line by line."""
+    """The section as the bench prints it: the table, then the shape, line by line.
+    ``section``: what ``report`` returns, or just the curve's rows (the shape is then
+    computed from them); anything else (an older report's rows) prints nothing."""
+    if isinstance(section, list):
+        section = {"curve": section} if section and all("axis" in r for r in section) else {}
     if not isinstance(section, dict) or not section.get("curve"):
         return
     console.print(curve_table(section["curve"]))
-    for line in section["shape"]:
+    for line in section.get("shape") or curve_shape(section["curve"]):
         console.print(f"  {line}")
 
 
