@@ -21,10 +21,13 @@ def cluster_ports(base: int) -> list[int]:
 
 
 def lab_rules_left() -> list[str]:
-    """iptables chains or tc qdiscs of this lab still in place (by their names and handle)."""
+    """iptables chains the lab made (VALKEY_LAB_<pid>_<n>, VALKEY_CLUSTER_<pid>_<n>) whose
+    process is gone, or of this test process, and the lab's htb qdisc on lo: what a run left."""
     chains = subprocess.run(["iptables", "-w", "-S"], capture_output=True, text=True).stdout
-    pid = os.getpid()
-    left = [line for line in chains.splitlines() if f"VALKEY_LAB_{pid}_" in line or f"VALKEY_CLUSTER_{pid}_" in line]
+    left = []
+    for name, pid in re.findall(r"^-N (VALKEY_(?:LAB|CLUSTER)_(\d+)_\d+)$", chains, flags=re.M):
+        if int(pid) == os.getpid() or not os.path.exists(f"/proc/{pid}"):
+            left.append(name)
     qdisc = subprocess.run(["tc", "qdisc", "show", "dev", "lo"], capture_output=True, text=True).stdout
     return left + [line for line in qdisc.splitlines() if "htb f14:" in line]
 

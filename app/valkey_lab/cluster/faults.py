@@ -11,7 +11,8 @@ from valkey_lab.cluster.checks import (HEIR, LOSS_PERCENTS, VICTIM, VICTIM_RANGE
                                        linearizable_partition, manual, packet_loss, partition, pause, random_schedule,
                                        shard_loss)
 from valkey_lab.cluster.topology import NODES, PRIMARIES
-from valkey_lab.cluster.lab import (PROBE_BUDGET_S, ClusterLab, FlaggedFail, Healthy, LostSlotProbes, OrphanFails,
+from valkey_lab.cluster.lab import (PROBE_BUDGET_S, ClusterLab, FailedOver, FlaggedFail, Healthy, LostSlotProbes,
+                                    OrphanFails,
                                     Promoted, RegisterReads, Rejoined, ServedAgain, ShardResumed, VoteTimer)
 from valkey_lab.generators import phases
 from valkey_lab.runner.scenario import Scenario
@@ -178,12 +179,13 @@ RECOVERED = Healthy(timeout=60.0)  # every node ok, one map, every replica linke
 # name may be either.
 _COST = {"primary": 12.0, "replica": 3.0, "": 8.0}
 CATALOG = Catalog("cluster", {
-    "kill": KindSpec(_ANY, (2.0, 8.0), unsafe_targets=tuple(f"shard:{p}" for p in PRIMARIES), recovery_s=_COST),
+    "kill": KindSpec(_ANY, (2.0, 8.0), unsafe_targets=tuple(f"shard:{p}" for p in PRIMARIES), recovery_s=_COST,
+                     failover_first=True),
     "pause": KindSpec(_ANY, (2.0, 8.0), unsafe_targets=tuple(f"shard:{p}" for p in PRIMARIES), recovery_s=_COST),
     "partition": KindSpec(_ANY, (4.0, 10.0), recovery_s=_COST),
     "bus_partition": KindSpec(_PRIMARIES, (4.0, 10.0), recovery_s=14.0),
     "loss": KindSpec(_PRIMARIES, (4.0, 10.0), lambda rng: {"percent": rng.choice([10, 30, 60])}, recovery_s=10.0),
-}, default=("kill", "pause", "bus_partition"), recovery=(RECOVERED,))
+}, default=("kill", "pause", "bus_partition"), recovery=(RECOVERED,), failover=(FailedOver(),))
 
 
 def random_method(lab: ClusterLab, plan: list, spec: Spec, name: str = "random"):

@@ -101,6 +101,14 @@ class Healthy(Wait):
 
 
 @dataclass(frozen=True)
+class FailedOver(Wait):
+    """If the last fault took down a primary with slots, every survivor names another owner of
+    them; otherwise at once. (A killed primary restarted before that comes back empty, and its
+    replica resyncs from it: a fault of its own.)"""
+    condition = "failed-over"
+
+
+@dataclass(frozen=True)
 class Probe(Action):
     """SET + WAIT 1 on ``shard``'s slots: the op records how many replicas acknowledged."""
     shard: str
@@ -283,7 +291,17 @@ class ClusterLab:
                             FlaggedFail: self.flagged_fail, OrphanFails: self.orphan_fails,
                             ServedAgain: self.served_again, VoteTimer: self.vote_timer, Healthy: self.healthy,
                             Probe: self.probe, RejoinState: self.rejoin_state, RegisterReads: self.register_reads,
-                            LostSlotProbes: self.lost_slot_probes}, step, state)
+                            LostSlotProbes: self.lost_slot_probes, FailedOver: self.failed_over}, step, state)
+
+    def failed_over(self, step: FailedOver, state: RunState) -> None:
+        topo, victims = self.topology, set(state.victims)
+
+        def moved_on() -> bool:
+            survivors = [n for n in NODES if n not in victims and self.backend.is_running(n)]
+            return bool(survivors) and all(not (line.role == "primary" and line.slots and topo.name_of(line) in victims)
+                                           for n in survivors for line in topo.view(n))
+        wait_for(moved_on, f"the survivors to give {', '.join(sorted(victims))}'s slots to another primary",
+                 self._deadline(step), interval=0.05)
 
     def _deadline(self, step: Wait) -> float:
         return step.timeout or self.failover_deadline_s
@@ -500,4 +518,4 @@ def open_lab(args, recorder):
 
 __all__ = ["ClusterLab", "open_lab", "CLUSTER_REFUSALS", "PROBE_BUDGET_S", "Promoted", "ShardResumed",
            "Rejoined", "FlaggedFail", "OrphanFails", "ServedAgain", "VoteTimer", "Healthy", "Probe", "RejoinState",
-           "RegisterReads", "LostSlotProbes"]
+           "RegisterReads", "LostSlotProbes", "FailedOver"]

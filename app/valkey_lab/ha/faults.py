@@ -9,7 +9,8 @@ from valkey_lab.ha.checks import (WINDOW_AFTER_SWITCH_S, bandwidth, chained, cli
                                   linearizable_kill, linearizable_partition, manual, packet_loss, one_way, partition, pause,
                                   sentinel_stall, BANDWIDTH_RATES, LOSS_PERCENTS, ONE_WAY_DIRECTIONS)
 from valkey_lab.ha.checks import random_schedule
-from valkey_lab.ha.lab import (REJOIN_DEADLINE_S, ClientResumed, DropFill, Fill, FullResync, HALab, NewMaster,
+from valkey_lab.ha.lab import (REJOIN_DEADLINE_S, ClientResumed, DropFill, FailedOver, Fill, FullResync, HALab,
+                               NewMaster,
                                OldMasterWrite, ResyncDone,
                                Probe, Recovered, Rejoined, ReplicaReads, ReplicasHealthy, SentinelEvent, SyncSampler)
 from valkey_lab.ha.topology import SENTINELS, SERVERS
@@ -180,7 +181,7 @@ _NODES = ("master", "replica:1", "replica:2", "sentinel:1", "sentinel:2", "senti
 # a replica's resync, a Sentinel's restart; a node by name may be either.
 _COST = {"master": 14.0, "replica": 3.0, "sentinel": 1.0, "valkey-sentinel": 1.0, "": 8.0}
 CATALOG = Catalog("ha", {
-    "kill": KindSpec(_NODES, (2.0, 8.0), unsafe_targets=("sentinels:2",), recovery_s=_COST),
+    "kill": KindSpec(_NODES, (2.0, 8.0), unsafe_targets=("sentinels:2",), recovery_s=_COST, failover_first=True),
     "pause": KindSpec(_NODES, (2.0, 8.0), unsafe_targets=("sentinels:2",), recovery_s=_COST),
     "partition": KindSpec(("master", "replica:1", "replica:2"), (4.0, 10.0), recovery_s=14.0),
     "loss": KindSpec(("master", "replica:1", "replica:2"), (4.0, 10.0),
@@ -195,7 +196,7 @@ CATALOG = Catalog("ha", {
                                                                    "mode": "WRITE"}, recovery_s=6.0),
     "sentinel_stall": KindSpec(("sentinel:1", "sentinel:2", "sentinel:3"), (2.5, 5.0), recovery_s=1.0),
 }, default=("kill", "pause", "hung_master", "client_pause", "sentinel_stall"),
-    recovery=(Recovered(timeout=REJOIN_DEADLINE_S + 30),))
+    recovery=(Recovered(timeout=REJOIN_DEADLINE_S + 30),), failover=(FailedOver(),))
 
 
 def random_method(lab: HALab, plan: list, spec: Spec, name: str = "random"):

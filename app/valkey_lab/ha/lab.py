@@ -85,6 +85,14 @@ class Recovered(Wait):
 
 
 @dataclass(frozen=True)
+class FailedOver(Wait):
+    """If the last fault took the master down, the Sentinels name another one; otherwise at
+    once. Restarting a killed master before that would be a fault of its own: with no
+    persistence it comes back empty (or with an old RDB), and its replicas resync from it."""
+    condition = "failed-over"
+
+
+@dataclass(frozen=True)
 class SentinelEvent(Wait):
     """A Sentinel (``node``, or any) published ``event`` since the last fault started."""
     condition = "sentinel-event"
@@ -339,7 +347,14 @@ class HALab:
                        ReplicasHealthy: self.replicas_healthy, Probe: self.probe, ReplicaReads: self.replica_reads,
                        SentinelEvent: self.sentinel_event, Fill: self.fill, DropFill: self.drop_fill,
                        OldMasterWrite: self.old_master_write, Recovered: self.recovered,
-                       FullResync: self.full_resync, ResyncDone: self.resync_done}, step, state)
+                       FullResync: self.full_resync, ResyncDone: self.resync_done, FailedOver: self.failed_over},
+                step, state)
+
+    def failed_over(self, step: FailedOver, state: RunState) -> None:
+        victims = state.victims
+        wait_for(lambda: (m := self.topo.agreed_master([s for s in SENTINELS if self.backend.is_running(s)]))
+                 is not None and m not in victims, f"the Sentinels to name a master other than {victims}",
+                 step.timeout or self.switch_deadline_s, interval=0.05)
 
     def recovered(self, step: Recovered, state: RunState) -> None:
         topo = self.topo
@@ -540,4 +555,4 @@ def open_lab(args, recorder):
 
 __all__ = ["HALab", "open_lab", "REJOIN_DEADLINE_S", "NewMaster", "ClientResumed", "Rejoined",
            "ReplicasHealthy", "Probe", "ReplicaReads", "SentinelEvent", "Fill", "DropFill", "OldMasterWrite",
-           "SyncSampler", "Recovered", "FullResync", "ResyncDone"]
+           "SyncSampler", "Recovered", "FullResync", "ResyncDone", "FailedOver"]

@@ -11,7 +11,9 @@ the kinds it knows, the targets and parameters each may take, and the waits that
 "recovered".
 
 - **Safe** (the default): one fault at a time. Each is healed after its hold, and the run waits
-  for recovery before the next one, so the topology never faces more than it survives.
+  for recovery before the next one, so the topology never faces more than it survives; a
+  killed master (primary) is restarted only once another one took over (restarted sooner,
+  with no persistence, it comes back empty and its replicas resync from it: every write lost).
 - **Unsafe** (``--unsafe``): faults overlap at their planned times, quorum-threatening targets
   included (``sentinels:2``, a whole shard): a schedule made to break things.
 
@@ -43,6 +45,9 @@ class KindSpec:
     hold: tuple = (3.0, 8.0)  # seconds from its start to its heal (uniform)
     params: Callable[[random.Random], dict] = lambda rng: {}
     unsafe_targets: tuple = ()  # more targets, only with --unsafe
+    # Safe schedules: wait for the catalog's ``failover`` steps before the heal (a kill: a
+    # master restarted before its failover comes back empty and its replicas resync from it).
+    failover_first: bool = False
     # A rough cost of recovering from it, by target (the first key the target starts with;
     # "" for the rest): sizes a safe schedule to --duration.
     recovery_s: Any = 3.0
@@ -62,6 +67,7 @@ class Catalog:
     kinds: Mapping[str, KindSpec]
     default: tuple  # the kinds of --faults when none is given
     recovery: tuple  # the lab's waits after a heal ("every replica linked again", "cluster healthy")
+    failover: tuple = ()  # the lab's waits before healing a fault that took a master down (KindSpec.failover_first)
 
     def check_kinds(self, kinds: Sequence[str]) -> None:
         unknown = [k for k in kinds if k not in self.kinds]
@@ -189,8 +195,9 @@ def schedule(plan: Sequence[Planned], catalog: Catalog, unsafe: bool) -> Gen:
     """The nemesis generator of a plan. Safe: each fault after a pause, held, healed, then the
     lab's recovery waits, one after another. Unsafe: starts and heals at their planned times."""
     if not unsafe:
-        return phases(*[phases(Hold(p.pause), Start(p.fault), Hold(p.hold) if p.hold > 0 else [], Heal(fault=p.fault),
-                               *catalog.recovery) for p in plan])
+        return phases(*[phases(Hold(p.pause), Start(p.fault), Hold(p.hold) if p.hold > 0 else [],
+                               catalog.failover if catalog.kinds[p.kind].failover_first else [],
+                               Heal(fault=p.fault), *catalog.recovery) for p in plan])
     events = sorted([(p.at, 0, p.i, Start(p.fault)) for p in plan] +
                     [(p.at + p.hold, 1, p.i, Heal(fault=p.fault)) for p in plan], key=lambda e: e[:3])
     return AtTimes(tuple((at, step) for at, _, _, step in events))
