@@ -1,8 +1,10 @@
 """Docker tests run the compose files for real. Outside CI they are skipped, with the
 reason, when no engine answers; with LAB_REQUIRE_DOCKER=1 (set by .ci/run) that fails."""
+import fcntl
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -29,8 +31,33 @@ def engine_problem() -> str | None:
     return None
 
 
+LOCK = "/tmp/valkey-lab-docker.lock"
+
+
 @pytest.fixture(scope="session")
-def docker_ready():
+def docker_lock():
+    """The compose stacks use fixed names and ports: one user at a time, on this machine
+    (the same lock `flock /tmp/valkey-lab-docker.lock ...` takes). Already held by a wrapping
+    flock? Set LAB_DOCKER_LOCK_HELD=1 (a second flock on the same file would wait forever)."""
+    if os.environ.get("LAB_DOCKER_LOCK_HELD") == "1":
+        yield
+        return
+    with open(LOCK, "a") as f:  # not inherited by children (O_CLOEXEC)
+        deadline = time.monotonic() + float(os.environ.get("LAB_DOCKER_LOCK_WAIT_S", "3600"))
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"{LOCK} stayed locked (another run uses the stacks' ports); if this run holds it, "
+                                "set LAB_DOCKER_LOCK_HELD=1")
+                time.sleep(1)
+        yield
+
+
+@pytest.fixture(scope="session")
+def docker_ready(docker_lock):
     problem = engine_problem()
     if problem:
         if os.environ.get("LAB_REQUIRE_DOCKER") == "1":

@@ -7,12 +7,10 @@ fixed ports, and another suite may want them), held for the module. Before each 
 test writes keys of "its own" outside the prefix; after it, every node holds exactly those
 keys (none of the lab's is left) and DBSIZE is what it was before.
 """
-import fcntl
 import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +22,6 @@ from valkey_lab.util import DEFAULT_PASSWORD, wait_for
 
 pytestmark = pytest.mark.docker
 
-LOCK = "/tmp/valkey-lab-docker.lock"
 TARGETS = ROOT / "examples" / "targets"
 HA_SERVERS = {"valkey-master": 6380, "valkey-replica1": 6381, "valkey-replica2": 6382}
 CLUSTER = {f"node-{7000 + i}": 7000 + i for i in range(6)}
@@ -36,24 +33,9 @@ ENV = {"VALKEY_PASSWORD": DEFAULT_PASSWORD}
 
 
 @pytest.fixture(scope="module")
-def lock():
-    """The stacks' lock for the module. Run under `flock /tmp/valkey-lab-docker.lock ...`
-    already? Set LAB_DOCKER_LOCK_HELD=1 (a second flock on the same file would wait forever)."""
-    if os.environ.get("LAB_DOCKER_LOCK_HELD") == "1":
-        yield
-        return
-    with open(LOCK, "a") as f:  # not inherited by children (O_CLOEXEC)
-        deadline = time.monotonic() + float(os.environ.get("LAB_DOCKER_LOCK_WAIT_S", "3600"))
-        while True:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"{LOCK} stayed locked (another run uses the stacks' ports); if this run holds it, "
-                                "set LAB_DOCKER_LOCK_HELD=1")
-                time.sleep(1)
-        yield
+def lock(docker_lock):
+    """The stacks' lock (tests/docker/conftest.py holds it for the whole Docker session)."""
+    yield
 
 
 def conn(port: int) -> redis.Redis:
