@@ -18,7 +18,9 @@ again, and the lab waits for its steady state (the cluster also gets its slot la
 
 Options (or environment variables):
   --valkey-lab-backend local|docker|external   VALKEY_LAB_BACKEND   (default local: processes)
-  --valkey-lab-target FILE.toml                VALKEY_LAB_TARGET    (external: the deployment)
+  --valkey-lab-target FILE.toml                VALKEY_LAB_TARGET    (external: the deployments; one HA
+                                                                     and one cluster file, each fixture
+                                                                     takes the one of its topology)
   --valkey-lab-ha-port N                       VALKEY_LAB_HA_PORT   (local: servers N..N+2, Sentinels
                                                                      N+20000..N+20002; default 6390)
   --valkey-lab-cluster-port N                  VALKEY_LAB_CLUSTER_PORT (local: nodes N..N+5, bus +10000;
@@ -34,6 +36,7 @@ import re
 import shutil
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Optional
 
 import pytest
@@ -46,8 +49,10 @@ def pytest_addoption(parser) -> None:
     group.addoption("--valkey-lab-backend", choices=BACKENDS, default=None,
                     help="where the fixtures' nodes run: local processes (default), the docker compose stacks, or "
                          "an external deployment (--valkey-lab-target); env VALKEY_LAB_BACKEND")
-    group.addoption("--valkey-lab-target", metavar="FILE.toml", default=None,
-                    help="the target file of --valkey-lab-backend external; env VALKEY_LAB_TARGET")
+    group.addoption("--valkey-lab-target", metavar="FILE.toml", action="append", default=None,
+                    help="a target file of --valkey-lab-backend external (repeat it for an HA and a cluster "
+                         "target: each fixture takes the one of its topology); env VALKEY_LAB_TARGET (several "
+                         "joined with ':')")
     group.addoption("--valkey-lab-ha-port", type=int, default=None, metavar="N",
                     help="local HA lab: servers on N..N+2, Sentinels on N+20000..N+20002 (default 6390); "
                          "env VALKEY_LAB_HA_PORT")
@@ -58,9 +63,20 @@ def pytest_addoption(parser) -> None:
 @dataclass(frozen=True)
 class LabOptions:
     backend: str
-    target: Optional[str]
+    targets: tuple  # target files (external)
     ha_port: int
     cluster_port: int
+
+    def target(self, topology: str) -> Optional[str]:
+        """The target file whose ``topology`` is ``topology`` (None: there is none)."""
+        import tomllib
+        for path in self.targets:
+            try:
+                if tomllib.loads(Path(path).read_text()).get("topology") == topology:
+                    return path
+            except (OSError, ValueError):
+                return path  # let the lab's parser say what is wrong with it
+        return None
 
 
 def options(config) -> LabOptions:
@@ -70,11 +86,12 @@ def options(config) -> LabOptions:
     backend = pick("--valkey-lab-backend", "VALKEY_LAB_BACKEND", "local")
     if backend not in BACKENDS:
         raise pytest.UsageError(f"VALKEY_LAB_BACKEND={backend!r}: choose one of {', '.join(BACKENDS)}")
-    target = pick("--valkey-lab-target", "VALKEY_LAB_TARGET")
-    if backend == "external" and not target:
+    targets = config.getoption("--valkey-lab-target") or \
+        [t for t in os.environ.get("VALKEY_LAB_TARGET", "").split(os.pathsep) if t]
+    if backend == "external" and not targets:
         raise pytest.UsageError("--valkey-lab-backend external needs --valkey-lab-target FILE.toml")
     try:
-        return LabOptions(backend, target, int(pick("--valkey-lab-ha-port", "VALKEY_LAB_HA_PORT", 6390)),
+        return LabOptions(backend, tuple(targets), int(pick("--valkey-lab-ha-port", "VALKEY_LAB_HA_PORT", 6390)),
                           int(pick("--valkey-lab-cluster-port", "VALKEY_LAB_CLUSTER_PORT", 7100)))
     except ValueError as exc:
         raise pytest.UsageError(f"valkey-lab port: {exc}") from None
@@ -83,7 +100,7 @@ def options(config) -> LabOptions:
 def pytest_report_header(config) -> str:
     o = options(config)
     where = {"local": f"local processes (HA from port {o.ha_port}, cluster from {o.cluster_port})",
-             "docker": "the docker compose stacks", "external": f"the deployment in {o.target}"}[o.backend]
+             "docker": "the docker compose stacks", "external": f"the deployments in {', '.join(o.targets)}"}[o.backend]
     return f"valkey-lab fixtures: {where}"
 
 
@@ -115,7 +132,13 @@ def _open(kind: str, o: LabOptions, stack: ExitStack):
     else:
         from valkey_lab.cluster.lab import open_lab
         port = o.cluster_port
-    args = argparse.Namespace(backend=o.backend, base_port=port, target=o.target)
+    target = None
+    if o.backend == "external":
+        target = o.target(kind)
+        if target is None:
+            pytest.fail(f"valkey_{'sentinel' if kind == 'ha' else 'cluster'}: none of the target files "
+                        f"({', '.join(o.targets)}) has topology = \"{kind}\"", pytrace=False)
+    args = argparse.Namespace(backend=o.backend, base_port=port, target=target)
     recorder = RunRecorder()
     try:
         lab = stack.enter_context(open_lab(args, recorder))

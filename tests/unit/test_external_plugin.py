@@ -22,10 +22,10 @@ class Config:
 def test_defaults_and_environment(monkeypatch):
     for var in ("VALKEY_LAB_BACKEND", "VALKEY_LAB_TARGET", "VALKEY_LAB_HA_PORT", "VALKEY_LAB_CLUSTER_PORT"):
         monkeypatch.delenv(var, raising=False)
-    assert options(Config()) == LabOptions("local", None, 6390, 7100)
+    assert options(Config()) == LabOptions("local", (), 6390, 7100)
     monkeypatch.setenv("VALKEY_LAB_HA_PORT", "6250")
     monkeypatch.setenv("VALKEY_LAB_CLUSTER_PORT", "7250")
-    assert options(Config()) == LabOptions("local", None, 6250, 7250)
+    assert options(Config()) == LabOptions("local", (), 6250, 7250)
     # An option wins over the environment.
     assert options(Config(**{"--valkey-lab-ha-port": 6300})).ha_port == 6300
 
@@ -57,3 +57,14 @@ def test_a_missing_valkey_names_what_to_install(monkeypatch):
     assert message.startswith("valkey_sentinel: valkey-server, valkey-sentinel not found")
     assert "apt-get install" in message and "--valkey-lab-backend docker" in message
     assert "valkey-cli" in pytest_plugin._missing_binaries("cluster")
+
+
+def test_each_fixture_takes_the_target_of_its_topology(tmp_path, monkeypatch):
+    ha, cluster = tmp_path / "ha.toml", tmp_path / "c.toml"
+    ha.write_text('topology = "ha"\n')
+    cluster.write_text('topology = "cluster"\n')
+    monkeypatch.setenv("VALKEY_LAB_TARGET", f"{ha}:{cluster}")
+    o = options(Config(**{"--valkey-lab-backend": "external"}))
+    assert o.target("ha") == str(ha) and o.target("cluster") == str(cluster)
+    assert options(Config(**{"--valkey-lab-backend": "external", "--valkey-lab-target": [str(ha)]})).target(
+        "cluster") is None
