@@ -48,8 +48,9 @@ def measure(sizes: Iterable[int] = (1000, 5000, 20000), processes: int = 10, inf
 
 def timed_check(path, model: str = "register", **options) -> dict:
     """Read and check one history file in a fresh Python process, as ``check.py`` would:
-    valid, reason, seconds (read + check), check_seconds, peak_mb (the process's peak RSS,
-    the interpreter included). ``options`` go to ``check`` (timeout, max_memory, jobs, ...)."""
+    valid, reason, seconds (read + check), check_seconds, cpu_seconds (the check's CPU time,
+    workers included: what a loaded machine does not inflate), peak_mb (the process's peak
+    RSS, the interpreter included). ``options`` go to ``check`` (timeout, max_memory, jobs)."""
     job = json.dumps({"path": str(path), "model": model, "options": options})
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(_APP), os.environ.get("PYTHONPATH")])))
     limit = (options.get("timeout") or 600) + 120
@@ -67,15 +68,23 @@ def _child() -> None:
     job = json.loads(sys.argv[1])
     started = time.perf_counter()
     records = read_history(job["path"])
-    read = time.perf_counter()
+    read, cpu = time.perf_counter(), _cpu()
     result = check(records, job["model"], **job["options"])
-    done = time.perf_counter()
+    done, cpu = time.perf_counter(), _cpu() - cpu
     # VmHWM: ru_maxrss would include the parent this process was forked from before exec
     peak = _vm_hwm_kib() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest worker, if any
     print(json.dumps({"valid": result["valid"], "reason": result["reason"], "ops": result["ops"],
                       "seconds": round(done - started, 4), "check_seconds": round(done - read, 4),
+                      "cpu_seconds": round(cpu, 4),
                       "peak_mb": round(max(peak, children) / 1024, 1)}))
+
+
+def _cpu() -> float:
+    """User + system CPU seconds of this process and its finished children (the workers)."""
+    import resource
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _vm_hwm_kib() -> Optional[int]:
@@ -116,7 +125,7 @@ def cost_curve(ops: Iterable[int] = (1000, 10000, 100000), clients: Iterable[int
                 got = timed_check(path, model, timeout=timeout, max_memory=max_memory, jobs=1)
                 rows.append({"axis": axis, "model": model, "ops": n, "clients": c, "kind": kind,
                              "valid": got["valid"], "reason": got["reason"], "seconds": got["check_seconds"],
-                             "peak_mb": got["peak_mb"]})
+                             "cpu_seconds": got["cpu_seconds"], "peak_mb": got["peak_mb"]})
                 path.unlink()
     return rows
 
@@ -151,8 +160,9 @@ def curve_shape(rows: list[dict]) -> list[str]:
         if fixed is None:
             continue
         at = f"{fixed['clients']} clients" if axis == "ops" else f"{fixed['ops']:,} ops"
+        y = "cpu_seconds" if all(r.get("cpu_seconds") for r in rows) else "seconds"
         for kind in ("valid", "invalid"):
-            out.append(f"time against {what} ({kind}, {at}): {_words(_slope(rows, axis, kind, axis, 'seconds'))}")
+            out.append(f"time against {what} ({kind}, {at}): {_words(_slope(rows, axis, kind, axis, y))}")
     undecided = [r for r in rows if r["valid"] is None]
     for r in undecided:
         out.append(f"{r['ops']:,} ops, {r['clients']} clients ({r['kind']}): unknown ({r['reason']})")
@@ -165,13 +175,15 @@ def curve_table(rows: list[dict]):
     t = Table(title="Linearizability checker: cost against ops and clients (one fresh process per point)",
               title_justify="left")
     for col, just in (("axis", "left"), ("model", "left"), ("ops", "right"), ("clients", "right"),
-                      ("history", "left"), ("verdict", "left"), ("seconds", "right"), ("peak MB", "right")):
+                      ("history", "left"), ("verdict", "left"), ("seconds", "right"), ("CPU s", "right"),
+                      ("peak MB", "right")):
         t.add_column(col, justify=just)
     verdicts = {True: "linearizable", False: "NOT linearizable"}
     for r in rows:
         verdict = verdicts.get(r["valid"]) or f"unknown ({r['reason']})"
+        cpu = r.get("cpu_seconds")
         t.add_row(r["axis"], r["model"], f"{r['ops']:,}", str(r["clients"]), r["kind"], verdict,
-                  f"{r['seconds']:.3f}", f"{r['peak_mb']:.0f}")
+                  f"{r['seconds']:.3f}", "" if cpu is None else f"{cpu:.3f}", f"{r['peak_mb']:.0f}")
     return t
 
 
