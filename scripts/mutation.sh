@@ -107,7 +107,14 @@ cat >>"$STAGE/tests/conftest.py" <<'EOF'
 
 # ---- added by scripts/mutation.sh (the mutation stage only) ----
 import inspect as _inspect
+import os as _os
 import re as _re
+from pathlib import Path as _Path
+
+# A test that starts Python in a subprocess (with 'app' on its path, as from the repo root)
+# finds the stage's package: src/ next to this tests/ (mutmut's copy while it runs).
+_SRC = str(_Path(__file__).resolve().parents[1] / "src")
+_os.environ["PYTHONPATH"] = _os.pathsep.join(p for p in (_SRC, _os.environ.get("PYTHONPATH")) if p)
 
 from hypothesis import HealthCheck as _HealthCheck, Phase as _Phase, settings as _settings
 
