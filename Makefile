@@ -48,7 +48,7 @@ floors:
 	bash scripts/check-floors.sh
 
 mutation: deps $(VENV)/.dev
-	PYTHON=$(PY) bash scripts/mutation.sh
+	@PYTHON=$(PY) bash scripts/mutation.sh
 
 # The image tag is the last line; compose files read it from VALKEY_IMAGE.
 image:
