@@ -12,6 +12,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 
 import redis
@@ -76,6 +77,31 @@ def wire(args, console: Console, recorder) -> dict:
                                                                                   loaded), node_timeout_ms())}
 
 
+def external_targets(args) -> Optional[str]:
+    """--backend external: each benched topology's target file, handed to ha/ and cluster/
+    bench; only the failover bench (the sweeps change settings with CONFIG SET, the promotion
+    timeline reads node logs, --risk needs a partition)."""
+    bench_ha.TARGET = bench_cluster.TARGET = None
+    if args.backend != "external":
+        return "--target is for --backend external" if args.target else None
+    if args.sweep or args.scorecard or args.promotion or args.risk:
+        return "--backend external runs the failover bench only (not --sweep, --scorecard, --promotion or --risk)"
+    import tomllib
+    found = {}
+    for path in args.target:
+        try:
+            found[tomllib.loads(Path(path).read_text()).get("topology")] = path
+        except (OSError, ValueError) as exc:
+            return f"cannot read the target file {path}: {exc}"
+    wanted = ["ha", "cluster"] if args.topology == "both" else [args.topology]
+    missing = [t for t in wanted if t not in found]
+    if missing:
+        return (f"--backend external needs a --target FILE.toml with topology = \"{missing[0]}\" "
+                f"(or --topology {'cluster' if missing[0] == 'ha' else 'ha'})")
+    bench_ha.TARGET, bench_cluster.TARGET = found.get("ha"), found.get("cluster")
+    return None
+
+
 def main(argv=None) -> int:
     p = OneLineParser(prog="bench.py", description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=5, help="failovers per topology (default 5)")
@@ -103,9 +129,17 @@ def main(argv=None) -> int:
                    "and without the bench's load, the nodes' own log timeline (valkey_lab.bench.promotion)")
     p.add_argument("--compare-bin", metavar="DIR", action="append", default=[],
                    help="with --promotion: also measure the valkey-server build in DIR (repeatable)")
+    p.add_argument("--backend", choices=["local", "external"], default="local",
+                   help="local processes (default), or the deployments --target names (the failover bench only)")
+    p.add_argument("--target", metavar="FILE.toml", action="append", default=[],
+                   help="with --backend external: a target file (one per topology benched: ha and/or cluster)")
     args = p.parse_args(argv)
     if args.runs < 1:
         p.error("--runs must be at least 1")
+    problem = external_targets(args)
+    if problem:
+        sys.stderr.write(f"bench: {problem}\n")
+        return 2
     if args.valkey_bin:
         os.environ["VALKEY_LAB_BIN"] = str(Path(args.valkey_bin).resolve())  # read by backends.local
     # Every client of a run lives in this one process: a woken thread waits for the GIL at most
@@ -115,11 +149,11 @@ def main(argv=None) -> int:
         from valkey_lab.bench import modes
         return modes.main(args, default_console(), machine, load_average, lambda c, r: wire(args, c, r))
     console = default_console()
-    report = {"suite": "bench", "backend": "local", "machine": machine(), "runs_per_topology": args.runs,
+    report = {"suite": "bench", "backend": args.backend, "machine": machine(), "runs_per_topology": args.runs,
               "load_average_start": load_average()}
     started = now()
     recorder = RunRecorder()
-    recorder.meta(suite="bench", backend="local", machine=report["machine"])
+    recorder.meta(suite="bench", backend=args.backend, machine=report["machine"])
     try:
         if args.topology in ("ha", "both"):
             report["ha"] = bench_ha.run_bench(args, console, recorder, machine()["valkey"])

@@ -5,6 +5,7 @@ redis-py and tenacity. What then differs is only what the lab's clients add (fol
 from __future__ import annotations
 
 import inspect
+from typing import Optional
 
 import redis
 from redis.cluster import RedisCluster
@@ -32,10 +33,19 @@ def _retrying(policy: BackoffPolicy) -> Retrying:
 class StockHAClient:
     """``Sentinel(...).master_for(...)`` with the socket timeouts set, and tenacity around each SET."""
 
-    def __init__(self, sentinels, service: str, password: str, policy: BackoffPolicy, socket_timeout: float = 0.5):
+    def __init__(self, sentinels, service: str, password: str, policy: BackoffPolicy, socket_timeout: float = 0.5,
+                 remap=None):
+        """``remap``: only where the servers announce addresses this process cannot reach (an
+        external target's container or pod names): the one thing added to the stock client."""
         timeouts = {"socket_timeout": socket_timeout, "socket_connect_timeout": socket_timeout}
-        self.sentinel = Sentinel(sentinels, sentinel_kwargs={"password": password, **timeouts}, password=password,
-                                 **timeouts)
+        if remap is not None:
+            from valkey_lab.clients.ha import RemappingSentinel
+            self.sentinel = RemappingSentinel(sentinels, remap=remap, sentinel_kwargs={"password": password,
+                                                                                       **timeouts},
+                                              password=password, **timeouts)
+        else:
+            self.sentinel = Sentinel(sentinels, sentinel_kwargs={"password": password, **timeouts}, password=password,
+                                     **timeouts)
         self.master = self.sentinel.master_for(service, **timeouts)
         self.policy = policy
 
@@ -52,9 +62,13 @@ class StockClusterClient:
     """``RedisCluster(host, port, password=...)`` with the socket timeouts set (and its own
     sleepless internal retries, as shipped), tenacity around each SET."""
 
-    def __init__(self, host: str, port: int, password: str, policy: BackoffPolicy, socket_timeout: float = 0.5):
+    def __init__(self, host: str, port: int, password: str, policy: BackoffPolicy, socket_timeout: float = 0.5,
+                 remap: Optional[dict] = None):
+        """``remap``: announced -> reachable addresses (redis-py's own address_remap), only for an
+        external target whose nodes announce names this process cannot reach."""
+        extra = {"address_remap": lambda a: remap.get((a[0], int(a[1])), a)} if remap else {}
         self.rc = RedisCluster(host=host, port=port, password=password, decode_responses=True,
-                               socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout)
+                               socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout, **extra)
         self.policy = policy
 
     def set(self, key: str, value: str) -> None:

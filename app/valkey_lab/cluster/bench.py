@@ -39,11 +39,18 @@ LAB, LAB_WAIT, STOCK = "lab ClusterClient", "lab ClusterClient + WAIT 1", "stock
 SOCKET_TIMEOUT_S = 0.5
 
 
+# Where the bench's labs run: local processes, or an external target (bench_cli --backend
+# external --target FILE sets it; the failover bench only).
+TARGET: Optional[str] = None
+
+
 @contextmanager
 def cluster_lab(base_port: int, recorder):
-    """A fresh local cluster, formed by init.sh; yields (lab, seconds from start to ready)."""
+    """A fresh local cluster, formed by init.sh (or the external target's, attached); yields
+    (lab, seconds from start to ready)."""
     start = now()
-    with open_lab(argparse.Namespace(backend="local", base_port=base_port), recorder) as lab:
+    with open_lab(argparse.Namespace(backend="external" if TARGET else "local", base_port=base_port,
+                                     target=TARGET), recorder) as lab:
         yield lab, round(now() - start, 3)
 
 
@@ -89,7 +96,8 @@ def failover_run(lab: ClusterLab, index: int, name: Optional[str] = None):
     for s in shards:
         p = s["primary"]
         lanes.append(lab.shard_writer(p, s["ranges"], lane=_lane_name(LAB, p)))
-        stock = StockClusterClient(host, port, lab.password, lab.policy(), SOCKET_TIMEOUT_S)
+        stock = StockClusterClient(host, port, lab.password, lab.policy(), SOCKET_TIMEOUT_S,
+                                   remap=lab.backend.address_map() if lab.backend.name == "external" else None)
         stocks.append(stock)
         prefix = lab.key(name, "stock", p)
         lanes.append(Writer(lab.recorder, _lane_name(STOCK, p), lambda k, v, c=stock: c.set(k, v), prefix,

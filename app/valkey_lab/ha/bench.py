@@ -74,7 +74,7 @@ def failover_run(lab: HALab, index: int, name: Optional[str] = None):
     """One SIGKILL of the master under the four clients; the old master rejoins after. Run
     names must be unique within a history (``name``; default ha-bench-N)."""
     stock = StockHAClient([lab.backend.address(s) for s in SENTINELS], SERVICE, lab.password, lab.policy,
-                          SOCKET_TIMEOUT_S)
+                          SOCKET_TIMEOUT_S, remap=lab.backend.remap if lab.backend.name == "external" else None)
     name = name or f"ha-bench-{index + 1}"
     follower = follow_client(lab, LAB_FOLLOW)
     with lab.recorder.running(name):
@@ -145,8 +145,14 @@ __all__ = ["failover_run", "measure", "summarize", "clients", "lanes_for_picture
            "LAB_FOLLOW", "risk_bench", "risk_summary", "sweep_down_after", "sweep_dataset", "sweep_load", "scorecard"]
 
 
+# Where the bench's labs run: local processes, or an external target (bench_cli --backend
+# external --target FILE sets it; the failover bench only).
+TARGET: Optional[str] = None
+
+
 def ha_lab(base_port: int, recorder):
-    return open_lab(argparse.Namespace(backend="local", base_port=base_port), recorder)
+    return open_lab(argparse.Namespace(backend="external" if TARGET else "local", base_port=base_port,
+                                       target=TARGET), recorder)
 
 
 def ha_ready_times(base_port: int, times: int, recorder) -> list[float]:
