@@ -4,7 +4,7 @@ sentinel_stall, client_pause). Each is a schedule of the one harness, declared w
 generators (valkey_lab.generators), and a check of its history (ha/checks.py)."""
 from __future__ import annotations
 
-from valkey_lab.generators import phases, repeat
+from valkey_lab.generators import phases
 from valkey_lab.ha.checks import (WINDOW_AFTER_SWITCH_S, bandwidth, chained, client_pause, hung_master,
                                   linearizable_kill, linearizable_partition, manual, packet_loss, one_way, partition, pause,
                                   sentinel_stall, BANDWIDTH_RATES, LOSS_PERCENTS, ONE_WAY_DIRECTIONS)
@@ -15,7 +15,7 @@ from valkey_lab.ha.lab import (REJOIN_DEADLINE_S, ClientResumed, DropFill, Faile
                                Probe, Recovered, Rejoined, ReplicaReads, ReplicasHealthy, SentinelEvent, SyncSampler)
 from valkey_lab.ha.topology import SENTINELS, SERVERS
 from valkey_lab.runner.scenario import Scenario
-from valkey_lab.runner.run import FINAL, Heal, Hold, Start, StopWorkload, final_phase, run
+from valkey_lab.runner.run import Heal, Hold, Start, StopWorkload, final_phase, run
 from valkey_lab.runner.schedules import Catalog, KindSpec, RandomSuite, Spec, generate, schedule
 from valkey_lab.nemesis.fault import Fault
 from valkey_lab.workload.writer import Workload, Writer

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from valkey_lab.generators import Context, Cursor, Gen, Sleep, phases
-from valkey_lab.nemesis.fault import KINDS, Fault
+from valkey_lab.nemesis.fault import Fault
 from valkey_lab.runner.run import Heal, Hold, Start
 from valkey_lab.util import LabError
 
