@@ -62,9 +62,9 @@ class ExternalClusterTopology(ClusterTopology):
         require_faults(self.target, f"moving slot {slot} (CLUSTER SETSLOT, MIGRATE)")
         return super().move_slot(slot, src, dst, timeout)
 
-    def manual_failover(self, replica: str, timeout: float) -> float:
-        require_faults(self.target, f"CLUSTER FAILOVER on {replica}")
-        return super().manual_failover(replica, timeout)
+    def manual_failover(self, replica: str, timeout: float, mode: Optional[str] = None) -> float:
+        require_faults(self.target, f"CLUSTER FAILOVER {mode or ''} on {replica}".replace("  ", " "))
+        return super().manual_failover(replica, timeout, mode)
 
     def config_node_timeout_ms(self) -> int:
         try:

@@ -273,9 +273,10 @@ class ClusterLab:
         return [n for n in NODES if n != node]
 
     def manual_failover(self, nodes: list[str], params: dict) -> None:
-        """CLUSTER FAILOVER on each node's partner (coordinated: the replica catches up first)."""
+        """CLUSTER FAILOVER on each node's partner (coordinated: the replica catches up first;
+        params ``mode`` FORCE or TAKEOVER: Valkey's two uncoordinated ones)."""
         for node in nodes:
-            self.topology.manual_failover(PAIR[node], self.failover_deadline_s)
+            self.topology.manual_failover(PAIR[node], self.failover_deadline_s, params.get("mode"))
             self.last_election = now()
 
     # -- steady state, conditions, actions ---------------------------------------------------------

@@ -482,11 +482,13 @@ class ClusterTopology(NodeClients):
                 and not any(line.migrations for n in self.running() for line in self.view(n) if line.myself)
         wait_for(agreed, f"every node to agree that {owner} owns slot {slot}", timeout, interval=0.05)
 
-    def manual_failover(self, replica: str, timeout: float) -> float:
-        """CLUSTER FAILOVER on ``replica`` (coordinated with its primary: no write is lost);
-        wait until it is primary and every node agrees. Returns the seconds it took."""
+    def manual_failover(self, replica: str, timeout: float, mode: Optional[str] = None) -> float:
+        """CLUSTER FAILOVER on ``replica`` (coordinated with its primary: no write is lost;
+        ``mode`` FORCE: without the primary's agreement, TAKEOVER: without the other primaries'
+        votes either); wait until it is primary and every node agrees. Returns the seconds it took."""
         start = now()
-        self._ok(replica, "CLUSTER", "FAILOVER")
+        command = ("CLUSTER", "FAILOVER", *([mode.upper()] if mode else []))
+        self._ok(replica, *command)
         asked = [now()]
 
         def promoted() -> bool:
@@ -495,7 +497,7 @@ class ClusterTopology(NodeClients):
             # A manual failover the primary did not take up (e.g. the replica had just
             # re-synced) is silently abandoned after 5 s (CLUSTER_MF_TIMEOUT): ask again.
             if now() - asked[0] > 5.5:
-                self._ok(replica, "CLUSTER", "FAILOVER")
+                self._ok(replica, *command)
                 asked[0] = now()
             return False
         wait_for(promoted, f"{replica} to become primary after CLUSTER FAILOVER", timeout, interval=0.05)
