@@ -12,8 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 JEPSEN = ROOT / "tests" / "data" / "jepsen"
 LAB = ROOT / "tests" / "data" / "lab"
 
-# file -> (model, linearizable?)
+# file -> (model, linearizable?, more check.py arguments)
 EXPECTED = {
+    "register-independent-init0.edn": ("register", True, ["--independent", "--init", "0", "--nil-read", "unknown"]),
     "register-valid.edn": ("register", True),
     "register-info-write-later.edn": ("register", True),
     "register-stale-read.edn": ("register", False),
@@ -29,12 +30,20 @@ def test_every_jepsen_data_file_has_an_expected_verdict():
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_jepsen_histories_give_the_expected_exit_code(name, capsys):
-    model, linearizable = EXPECTED[name]
-    assert main([str(JEPSEN / name), "--model", model]) == (0 if linearizable else 1)
+    model, linearizable, *more = EXPECTED[name]
+    assert main([str(JEPSEN / name), "--model", model, *(more[0] if more else [])]) == (0 if linearizable else 1)
     out = capsys.readouterr().out
     assert ("NOT linearizable" in out) is not linearizable
     if not linearizable:
         assert "cannot be linearized" in out and "counterexample" in out
+
+
+def test_the_independent_history_needs_each_of_its_options(capsys):
+    path = str(JEPSEN / "register-independent-init0.edn")
+    assert main([path, "--independent", "--init", "0"]) == 1  # its nil reads, taken as nil
+    assert main([path, "--independent", "--nil-read", "unknown"]) == 1  # reads of 0 nobody wrote
+    assert main([path, "--init", "0", "--nil-read", "unknown"]) == 1  # one register of tuples
+    assert "hint: every value looks like a Jepsen independent [k v] tuple" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("name, code", [("register-failover-ok.jsonl", 0), ("register-lost-write.jsonl", 1)])
