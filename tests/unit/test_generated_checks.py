@@ -217,6 +217,15 @@ def test_a_random_run_is_judged_by_every_generic_checker():
                                        "end_s": 6.0}
 
 
+def test_a_register_value_written_by_a_cas_is_not_a_value_from_nowhere():
+    h = random_run()
+    h.op("write", "reg", "1", 5.0, 5.01, lane="register", node=B_)
+    h.op("cas", "reg", ["1", "2"], 5.1, 5.11, lane="register", node=B_)
+    h.read("reg", "2", 9.6)
+    r = judge(hc.random_schedule, h)
+    assert not any(c["ok"] is False for c in r.checks), [c for c in r.checks if c["ok"] is False]
+
+
 def test_a_lost_wait_acknowledged_write_fails_a_random_run():
     r = judge(hc.random_schedule, random_run(lost_wait_write=True))
     assert r.valid is False and any("WAIT 1" in c["check"] and c["ok"] is False for c in r.checks)
@@ -243,3 +252,40 @@ def test_the_cluster_converged_needs_a_whole_round_after_the_heal():
     assert cc.cluster_converged(RunView(records[:5], "r", {}), 4.0, 10.0).valid is None  # a node missing
     records[2]["value"]["state"] = "fail"
     assert cc.cluster_converged(RunView(records, "r", {}), 4.0, 10.0).valid is None
+
+
+def test_a_cluster_random_run_is_judged_by_every_generic_checker():
+    slots = {"node-7000": "0-5460", "node-7001": "5461-10922", "node-7002": "10923-16383"}
+    h = H()
+
+    def rnd(t, n):
+        for i in range(6):
+            viewer = f"node-{7000 + i}"
+            nodes = {f"node-{7000 + k}": {"role": "primary" if f"node-{7000 + k}" in slots else "replica",
+                                          "flags": [], "config_epoch": 1, "slots": slots.get(f"node-{7000 + k}", "-"),
+                                          "master": None, "id": str(k), "myself": k == i} for k in range(6)}
+            h.add(kind="server", f="cluster-view", node=viewer, time=t,
+                  value={"round": n, "viewer": viewer, "current_epoch": 1, "state": "ok", "nodes": nodes})
+    for n in range(10):
+        rnd(0.5 * n, n)
+    h.nemesis("kill", "start", 1.0, target="node-7005", nodes=("node-7005",), i=0)
+    h.nemesis("kill", "end", 2.0, target="node-7005", nodes=("node-7005",), i=0)
+    for p in slots:
+        for i in range(5):
+            h.write(f"{p}:{i}", 0.5 * i, None, lane=p)
+            h.read(f"{p}:{i}", f"v-{p}:{i}", 4.8)
+    h.op("write", "reg", "1", 3.0, 3.01, lane="register")
+    h.op("cas", "reg", ["1", "2"], 3.1, 3.11, lane="register")
+    h.read("reg", "2", 4.8)
+    h.add(kind="harness", f="schedule", time=0.0, value={"seed": 42})
+    h.add(kind="server", f="layout", node=None, time=5.0, value={"problems": [], "done": [], "seconds": 0.1})
+    settings = {"failover_deadline_s": 29.0, "repl_lag_window_s": 1.0, "node_timeout_s": 3.0}
+    from valkey_lab.checkers.verdict import Judgement
+    r = Judgement("t")
+    cc.random_schedule(RunView(h.records, "r", settings), r)
+    names = [c["check"] for c in r.checks]
+    assert any("node-7000's range: no write reported failed" in n for n in names)
+    assert any("at every sample, each slot range had at most one primary" in n for n in names)
+    assert any("fault 0 (kill node-7005)" in n for n in names) and any("converged" in n for n in names)
+    assert r.valid is True, [c for c in r.checks if c["ok"] is not True]
+    assert r.metrics["seed"] == 42 and r.metrics["faults"] == 1
