@@ -101,8 +101,9 @@ cp tests/unit/*.py "$STAGE/tests/unit/"
 
 # Determinism: Hypothesis derandomized (the same examples in every run and every mutant,
 # no example database, no deadline, no health check that times the machine), and any test
-# whose own body reads the clock, or gives a search less than a second to run out,
-# deselected (wall-clock asserts belong in *_speed.py).
+# whose own body reads the clock, gives a search less than a second to run out, or measures
+# the process's memory (which depends on what ran before it in mutmut's process) deselected:
+# wall-clock and memory asserts belong in *_speed.py.
 cat >>"$STAGE/tests/conftest.py" <<'EOF'
 
 # ---- added by scripts/mutation.sh (the mutation stage only) ----
@@ -125,7 +126,8 @@ _settings.register_profile("mutation", derandomize=True, database=None, deadline
 _settings.load_profile("mutation")
 
 _CLOCK = _re.compile(r"\b(?:time\.time|time\.monotonic|time\.perf_counter|perf_counter|monotonic)\s*\("
-                     r"|timeout\s*=\s*0?\.\d*[1-9]|[\"']--timeout[\"'],\s*[\"']0?\.\d*[1-9]")
+                     r"|timeout\s*=\s*0?\.\d*[1-9]|[\"']--timeout[\"'],\s*[\"']0?\.\d*[1-9]"
+                     r"|\brss\s*\(|ru_maxrss|tracemalloc")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -140,7 +142,7 @@ def pytest_collection_modifyitems(config, items):
         config.hook.pytest_deselected(items=clocked)
         items[:] = keep
         import sys
-        print("mutation stage: deselected (they depend on the clock): "
+        print("mutation stage: deselected (they depend on the clock or the process's memory): "
               + " ".join(i.nodeid for i in clocked), file=sys.stderr)
 EOF
 
