@@ -129,7 +129,8 @@ def test_the_client_wakes_its_backoff_and_rereads_the_map(monkeypatch):
     class Manager:
         slots_cache, nodes_cache, startup_nodes = {}, {}, {"127.0.3.1:7000": None}
 
-        def initialize(self):
+        def initialize(self, disconnect_startup_nodes_pools=True):
+            assert not disconnect_startup_nodes_pools  # the warm connection stays open
             initialized.append(sorted(self.startup_nodes))
 
     def fake_init(self, *args, **kwargs):

@@ -77,10 +77,22 @@ def test_demotion_and_cluster_state_changes():
 
 def test_epochs_that_only_rise_pass_and_a_regression_is_named():
     assert epoch_regressions(failover_samples()) == []
-    bad = failover_samples() + [view("node-7001", 6.0, current_epoch=5)]
+    bad = failover_samples() + [view("node-7001", 6.0, current_epoch=5, **{"node-7003": ("master", "-", 6, "0-5460")})]
     problems = epoch_regressions(bad)
     assert any("currentEpoch 7 -> 5" in p for p in problems)
-    assert any("node-7003 configEpoch 7 -> 1" in p for p in problems)
+    assert any("node-7003 configEpoch 7 -> 6" in p for p in problems)
+
+
+def test_a_role_or_master_change_is_not_an_epoch_regression():
+    """CLUSTER NODES shows a replica with its primary's configEpoch (Valkey's nodeEpoch()): a
+    primary that became a replica of a primary with a lower epoch is not its epoch going down."""
+    demoted = failover_samples() + [view("node-7001", 6.0, current_epoch=7,
+                                         **{"node-7003": ("slave", "node-7000", 1, ""),
+                                            "node-7000": ("master", "-", 1, "0-5460")})]
+    assert epoch_regressions(demoted) == []
+    same_master = [view("node-7001", 0.0, **{"node-7003": ("slave", "node-7000", 3, "")}),
+                   view("node-7001", 1.0, **{"node-7003": ("slave", "node-7000", 2, "")})]
+    assert epoch_regressions(same_master) == ["node-7001 sees node-7003 configEpoch 3 -> 2"]
 
 
 def test_double_claims_count_only_nodes_in_state_ok():

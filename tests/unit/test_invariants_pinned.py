@@ -282,6 +282,11 @@ def test_no_failed_writes():
     v = inv.no_failed_writes(h, "l", since=5.1)
     assert v == Verdict("no write of lane l failed for good (refusals were retried to success or are 'info')", None,
                         None, 0, "a write of lane l")
+    # a window ends where the next fault's begins: a write invoked at or after ``until`` is not judged here
+    v = inv.no_failed_writes(h, "l", since=1.0, until=5.0)
+    assert v.valid is False and v.observed == {"writes": 1, "fail": 1, "examples": ["E1"]}
+    assert inv.no_failed_writes(h, "l", since=1.0, until=1.0).valid is None
+    assert inv.no_failed_writes(h2, "l", since=1.0, until=5.0001).observed["writes"] == 2
 
 
 # ------------------------------------------------------------------------------- one writable master

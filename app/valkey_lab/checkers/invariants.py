@@ -135,11 +135,13 @@ def unavailable_at_least(h: RunView, lane: str, t: Optional[float], floor: float
     return verdict(name, gap >= floor, gap, f">= {floor}")
 
 
-def no_failed_writes(h: RunView, lane: str, since: Optional[float] = None) -> Verdict:
+def no_failed_writes(h: RunView, lane: str, since: Optional[float] = None, until: Optional[float] = None) -> Verdict:
     """A retrying client turns refusals into success or ``info``; a ``fail`` write is an error
-    the application saw."""
+    the application saw. Writes invoked in [since, until): a window ends where the next
+    fault's begins, so each write is judged by the fault it was sent into."""
     name = f"no write of lane {lane} failed for good (refusals were retried to success or are 'info')"
-    ops = [op for op in h.lane(lane) if op.f == "write" and (since is None or op.t_invoke >= since)]
+    ops = [op for op in h.lane(lane) if op.f == "write" and (since is None or op.t_invoke >= since)
+           and (until is None or op.t_invoke < until)]
     failed = [op for op in ops if op.type == "fail"]
     if not ops:
         return unknown(name, f"a write of lane {lane}", None, 0)

@@ -242,15 +242,23 @@ class ClusterClient:
             nm.initialize()
             return
         host, _, port = via.rpartition(":")
-        node, saved = ClusterNode(host, int(port)), nm.startup_nodes
+        # The client's own node object when it has one: its pool holds the connection the
+        # watcher kept open (see _poll), which CLUSTER SLOTS and then the retried command reuse
+        # (redis-py would otherwise close it after CLUSTER SLOTS: one more connect and AUTH).
+        node, saved = nm.nodes_cache.get(f"{host}:{port}") or ClusterNode(host, int(port)), nm.startup_nodes
         nm.startup_nodes = {node.name: node}  # redis-py sets them to every node it found, once it succeeds
         try:
-            nm.initialize()
+            nm.initialize(disconnect_startup_nodes_pools=False)
         except Exception:
             nm.startup_nodes = saved
             raise
 
     def _poll(self, addr: Addr):
+        """CLUSTER SHARDS on ``addr``, through the client's own pool for that node when it has
+        one: the node about to be promoted then has an open, authenticated connection ready."""
+        node = self.rc.nodes_manager.nodes_cache.get(f"{addr[0]}:{addr[1]}")
+        if node is not None and node.redis_connection is not None:
+            return node.redis_connection.execute_command("CLUSTER", "SHARDS")
         conn = self._pollers.get(addr)
         if conn is None:
             conn = self._pollers[addr] = redis.Redis(addr[0], addr[1], password=self.password, socket_timeout=0.2,
@@ -286,7 +294,10 @@ class ClusterClient:
             try:
                 if self._stale.is_set():  # the watcher saw the slots taken over: the new map first
                     self._stale.clear()
+                    started = now()
                     self._reread_map()
+                    if self.on_event is not None:  # where the lag after a promotion goes
+                        self.on_event({"kind": "map-reread", "at": started, "took_s": round(now() - started, 4)})
                 return fn(self.rc)
             except RedisClusterException as exc:
                 if any(s in str(exc) for s in _UNAVAILABLE):

@@ -105,7 +105,10 @@ def relative(evts: Iterable[dict], t0: float) -> list[dict]:
 
 
 def epoch_regressions(samples: Iterable[dict]) -> list[str]:
-    """Any viewer whose currentEpoch, or whose view of a node's configEpoch, went down."""
+    """Any viewer whose currentEpoch, or whose view of a node's configEpoch, went down. CLUSTER
+    NODES shows a replica with its primary's configEpoch (Valkey's nodeEpoch()), so a node is
+    compared only while its role and primary stay the same: a primary demoted under a primary
+    with a lower epoch is not an epoch going down."""
     problems = []
     last: dict[str, dict] = {}
     for s in sorted(samples, key=lambda s: s["t"]):
@@ -116,7 +119,8 @@ def epoch_regressions(samples: Iterable[dict]) -> list[str]:
             for name, node in s["nodes"].items():
                 old = prev["nodes"].get(name)
                 # A node's configEpoch is per node id; a node that was forgotten and re-met is not compared.
-                if old is not None and old["id"] == node["id"] and node["config_epoch"] < old["config_epoch"]:
+                if old is not None and old["id"] == node["id"] and (old["role"], old["master"]) == (
+                        node["role"], node["master"]) and node["config_epoch"] < old["config_epoch"]:
                     problems.append(f"{s['viewer']} sees {name} configEpoch {old['config_epoch']} -> "
                                     f"{node['config_epoch']}")
         last[s["viewer"]] = s

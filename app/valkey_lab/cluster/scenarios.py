@@ -238,8 +238,10 @@ def distribution_method(lab: ClusterLab):
 def failover_method(lab: ClusterLab):
     """Kill node-7000 under writes on every shard (its shard with WAIT 1); wait for node-7003
     to take its slots and for writes there to resume; restart node-7000 and wait for it to
-    rejoin as node-7003's replica; probe the shard with WAIT 1; the layout is restored last."""
-    return run(lab, "primary_failover", workload=lab.shard_workload({VICTIM: 1}),
+    rejoin as node-7003's replica; probe the shard with WAIT 1; the layout is restored last.
+    A counter lane on node-7001's shard (untouched by the kill) lets the history be judged for
+    INCRs applied twice."""
+    return run(lab, "primary_failover", workload=lab.shard_workload({VICTIM: 1}, extra=(lab.counter(),)),
                observers=lab.observers(), schedule=[
         Start(Fault("kill", VICTIM)), Promoted(), ShardResumed(count=20), StopWorkload(), Heal(), Rejoined(),
         Probe(shard=VICTIM), RejoinState(node=VICTIM)])

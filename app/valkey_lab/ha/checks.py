@@ -80,11 +80,11 @@ def client_followed(h: RunView, n: int = 0) -> Verdict:
 def switch_checks(h: RunView, n: int, lane: str, bound: float, why: str) -> list[Verdict]:
     """What every failover shares: Sentinel switched away from the faulted master, the new
     master says so itself, the client came back within ``bound`` and followed, and no write
-    failed for good."""
+    sent into this fault (before the next one) failed for good."""
     t = h.t_fault(n)
     return [switched_away(h, n), promoted_answers_master(h, n),
             invariants.available_within(h, lane, t, bound, why), client_followed(h, n),
-            invariants.no_failed_writes(h, lane, since=t)]
+            invariants.no_failed_writes(h, lane, since=t, until=h.t_fault(n + 1))]
 
 
 def before_sentinel_could_act(h: RunView, n: int, lane: str) -> Verdict:

@@ -4,6 +4,8 @@ sentinel_stall, client_pause). Each is a schedule of the one harness, declared w
 generators (valkey_lab.generators), and a check of its history (ha/checks.py)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from valkey_lab.generators import phases
 from valkey_lab.ha.checks import (WINDOW_AFTER_SWITCH_S, bandwidth, chained, client_pause, hung_master,
                                   linearizable_kill, linearizable_partition, manual, packet_loss, one_way, partition, pause,
@@ -52,7 +54,10 @@ def chained_method(lab: HALab):
     2x failover-timeout, so the second switch may wait that long."""
     s = lab.settings()
     second = 2 * s["failover_timeout_s"] + s["down_after_s"] + 5
-    return run(lab, "chained", workload=lab.workload(), observers=lab.observers(), schedule=phases(
+    # The writer's retry budget covers that wait: a write sent just before the second kill must
+    # not give up while Sentinel is still allowed to be waiting (the default budget is 20 s).
+    policy = replace(lab.policy, budget=max(lab.policy.budget, second))
+    return run(lab, "chained", workload=lab.workload(policy=policy), observers=lab.observers(), schedule=phases(
         fault("kill"), FAILS_OVER, Rejoined(),
         fault("kill"), NewMaster(timeout=second), ClientResumed(count=10), StopWorkload(), Heal(), Rejoined()))
 

@@ -217,9 +217,10 @@ class HALab:
         """The master ``c`` last talked to, as "host:port" (a completion's ``node``)."""
         return lambda: ":".join(map(str, c.master)) if c.master else None
 
-    def writer(self, lane: str, replicas: int = 1, timeout_ms: int = 300, pace: float = 0.005) -> Writer:
+    def writer(self, lane: str, replicas: int = 1, timeout_ms: int = 300, pace: float = 0.005,
+               policy: Optional[BackoffPolicy] = None) -> Writer:
         """A lane of distinct-key SETs, each followed by WAIT ``replicas`` (0: no WAIT)."""
-        c = self.client(lane=lane)
+        c = self.client(policy, lane=lane)
         if replicas:
             write = lambda k, v: c.set_acked(k, v, replicas=replicas, timeout_ms=timeout_ms)  # noqa: E731
         else:
@@ -232,8 +233,8 @@ class HALab:
         return Incrementer(self.recorder, lane, lambda k: c.call(lambda r: r.incr(k)),
                            self.key(f"w{next(self._namespaces)}", lane), where=self.where(c))
 
-    def workload(self, wait_replicas: int = 1, counter: bool = True) -> Workload:
-        lanes = [self.writer(f"wait{wait_replicas}", replicas=wait_replicas)]
+    def workload(self, wait_replicas: int = 1, counter: bool = True, policy: Optional[BackoffPolicy] = None) -> Workload:
+        lanes = [self.writer(f"wait{wait_replicas}", replicas=wait_replicas, policy=policy)]
         if counter:
             lanes.append(self.counter())
         return Workload(lanes)
