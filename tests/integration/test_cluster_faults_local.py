@@ -1,4 +1,4 @@
-"""The cluster's fault scenarios, --watch and the cluster bench on the local backend: real
+"""The cluster's fault scenarios and --watch on the local backend (the bench: test_bench_floor.py): real
 valkey-server processes, real SIGSTOP / SIGKILL, real iptables partitions (own 127.0.3.x
 address per node)."""
 import json
@@ -9,7 +9,7 @@ import sys
 import pytest
 import redis
 
-from tests.helpers import ROOT, load, run_app, valkey_processes
+from tests.helpers import ROOT, load, valkey_processes
 
 BASE = 7300  # clear of test_cluster_local's 7200 and the default 7100
 FAULTS = ["pause", "partition", "manual", "chained", "shard_loss"]
@@ -113,21 +113,3 @@ def test_watch_reports_a_failover_injected_by_hand_and_stops_cleanly(tmp_path):
     assert data["outages"] and data["outages"][0]["seconds"] >= 2.0
     assert data["writes_by_shard"]["node-7001"]["fail"] == 0
     assert "outages" in out and valkey_processes(cluster_ports(BASE)) == []
-
-
-def test_bench_cluster_one_run(tmp_path):
-    proc = run_app("bench.py", "--topology", "cluster", "--runs", "1", "--cluster-base-port", str(BASE),
-                   "--json", str(tmp_path / "bench.json"), "--svg-dir", str(tmp_path), timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    report = load(tmp_path / "bench.json")
-    c = report["cluster"]
-    assert c["node_timeout_ms"] == 3000 and len(c["ready_samples_s"]) == 3 and c["summary"]["runs"] == 1
-    clients = c["summary"]["clients"]
-    assert set(clients) >= {"lab ClusterClient", "lab ClusterClient + WAIT 1", "stock RedisCluster"}
-    assert clients["lab ClusterClient"]["unavailable_s"]["p50"] >= 1.0
-    assert clients["lab ClusterClient"]["other_shards_failed"] == 0
-    assert clients["lab ClusterClient + WAIT 1"]["lost"] == 0
-    assert any(g["goal"].startswith("cluster p50 unavailable_s") for g in report["goals"])
-    svg = (tmp_path / "failover-cluster.svg").read_text()
-    assert svg.startswith("<svg") and "promoted" in svg and "stock RedisCluster" in svg
-    assert valkey_processes(cluster_ports(BASE)) == []

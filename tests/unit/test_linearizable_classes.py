@@ -221,7 +221,7 @@ def test_a_history_too_hard_for_the_budget_is_exit_3_and_one_line(tmp_path, caps
 def test_a_history_too_big_for_the_memory_budget_is_exit_3_and_one_line(tmp_path, capsys):
     path = tmp_path / "hard.edn"
     write_edn(hard_register(), path)
-    assert main([str(path), "--max-memory", "20M", "--timeout", "60", "--jobs", "1"]) == 3
+    assert main([str(path), "--max-memory", "5M", "--timeout", "60", "--jobs", "1"]) == 3
     out = capsys.readouterr()
     lines = out.out.splitlines()
     assert len(lines) == 1 and "unknown (memory)" in lines[0], out.out
@@ -232,7 +232,7 @@ def test_the_budget_holds_in_worker_processes_too(tmp_path, capsys):
     path = tmp_path / "hard.edn"
     two = hard_register() + [dict(r, process=r["process"] + 100, key="b") for r in hard_register()]
     write_edn([dict(r, key=r.get("key", "a")) for r in two], path)
-    assert main([str(path), "--max-memory", "40M", "--timeout", "60", "--jobs", "2"]) == 3
+    assert main([str(path), "--max-memory", "12M", "--timeout", "60", "--jobs", "2"]) == 3
     assert "unknown (memory)" in capsys.readouterr().out
     assert main([str(path), "--timeout", "0.5", "--jobs", "2"]) == 3
     assert "unknown (timeout)" in capsys.readouterr().out
@@ -242,5 +242,5 @@ def test_the_api_reports_the_reason():
     result = check(hard_register(), timeout=0.3)
     assert result["valid"] is None and result["reason"] == "timeout" and result["counterexample"] is None
     assert result["keys"][0]["reason"] == "timeout"
-    result = check(hard_register(), max_memory=10 << 20)
+    result = check(hard_register(), max_memory=3 << 20)
     assert result["valid"] is None and result["reason"] == "memory"
