@@ -57,8 +57,29 @@ def test_histories_recorded_from_real_runs(name, code, capsys):
     if not path.exists():
         pytest.skip(f"{path} is not in this checkout")
     assert main([str(path)]) == code
+    out = capsys.readouterr().out
     if code:  # the partition lost an acknowledged write
-        assert "cannot be linearized" in capsys.readouterr().out
+        assert "cannot be linearized" in out
+
+
+def test_a_lab_historys_counter_keys_are_left_out_and_said(tmp_path, capsys):
+    """INCR is not a register op: the keys a counter lane touched (its INCRs and their final
+    read) are left out, in one line; the register keys are still checked."""
+    rows = [{"kind": "meta", "suite": "ha"},
+            {"kind": "client", "process": 0, "type": "invoke", "f": "write", "key": "r", "value": 1, "time": 1.0},
+            {"kind": "client", "process": 0, "type": "ok", "f": "write", "key": "r", "value": 1, "time": 1.1},
+            {"kind": "client", "process": 1, "type": "invoke", "f": "incr", "key": "n", "value": None, "time": 1.0},
+            {"kind": "client", "process": 1, "type": "ok", "f": "incr", "key": "n", "value": 1, "time": 1.2},
+            {"kind": "client", "process": 2, "type": "invoke", "f": "read", "key": "n", "value": None, "time": 2.0},
+            {"kind": "client", "process": 2, "type": "ok", "f": "read", "key": "n", "value": "1", "time": 2.1},
+            {"kind": "client", "process": 2, "type": "invoke", "f": "read", "key": "r", "value": None, "time": 3.0},
+            {"kind": "client", "process": 2, "type": "ok", "f": "read", "key": "r", "value": 2, "time": 3.1}]
+    path = tmp_path / "history.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main([str(path), "--json", str(tmp_path / "r.json")]) == 1  # r: read 2, never written
+    out = capsys.readouterr().out
+    assert "history.jsonl: left out 2 ops on 1 INCR counter key (n)" in out
+    assert json.loads((tmp_path / "r.json").read_text())["results"][0]["left_out"] == {"keys": ["n"], "ops": 2}
 
 
 def test_json_results_and_any_invalid_history_fails_the_run(tmp_path):

@@ -321,17 +321,18 @@ def test_the_cluster_page_shows_each_shards_primary_flags_and_epochs(cluster):
     assert dom.find("g", **{"data-fault": "kill node-7000"})
     assert dom.find("div", id="verdict-primary_failover")[0]["data-status"] == "pass"
     ops = pair([r for r in records if r.get("kind") == "client"])
-    assert len(dom.find("rect", **{"class": "op"})) == len(ops) == 4077
+    assert len(dom.find("rect", **{"class": "op"})) == len(ops) > 1000
 
 
 def test_above_max_ops_the_lanes_are_aggregated_and_the_page_says_so(cluster):
     records, report, methods, _ = cluster
     text = html.page(records, report, methods=methods, max_ops=1000)
     dom = Dom(text)
-    assert "Lanes aggregated: 4,077 ops is more than 1,000" in dom.all_text
+    ops = len(pair([r for r in records if r.get("kind") == "client"]))
+    assert f"Lanes aggregated: {ops:,} ops is more than 1,000" in dom.all_text
     assert not dom.find("rect", **{"class": "op"})
     bins = dom.find("rect", **{"class": "bin"})
-    assert 0 < len(bins) < 4077
+    assert 0 < len(bins) < ops
 
 
 def test_twenty_thousand_ops_are_drawn_one_by_one():

@@ -230,6 +230,8 @@ def test_the_nemesis_heals_one_named_fault_and_records_its_index():
     assert [(r["f"], r["phase"], r["value"], r["params"].get("i")) for r in ops] == [
         ("loss", "start", "n1", 0), ("loss", "start", "n2", 1), ("loss", "end", "n1", 0)]
     assert ops[0]["params"]["nodes"] == ["n1"] and ops[0]["params"]["percent"] == 10
+    # the end is recorded once healed; when the heal began (a restarted node shows from then) is kept
+    assert ops[1]["time"] <= ops[2]["params"]["began"] <= ops[2]["time"]
     nem.end_all()
     assert lab.backend.calls[-1] == ("heal", ("net", "chain-n2"))
 

@@ -257,6 +257,10 @@ class Recorder:
             self._append({"kind": "client", "process": handle.process, "type": type, "f": handle.f,
                           "key": handle.key, "value": handle.value if value is ... else value, **extra})
 
+    def now(self) -> float:
+        """The current instant on this history's clock (what ``time`` of a record appended now would be)."""
+        return round(self._clock() - self.t0, 6)
+
     def nemesis(self, f: str, phase: str, value: Any = None, params: Optional[dict] = None) -> None:
         if phase not in PHASES:
             raise HistoryError(f"nemesis phase must be one of {PHASES}, not {phase!r}")

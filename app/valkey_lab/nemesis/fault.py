@@ -198,9 +198,13 @@ class Nemesis:
             if fault is not None and started != fault:
                 continue
             self.active.remove(entry)
+            # The record comes once the heal is done (a restarted node answers); ``began`` is when
+            # it may first show (a restarted old master claims master before it is recorded).
+            began = self.rec.now()
             KINDS[started.kind].heal(self.lab, nodes, started.params, handle)
             self.rec.nemesis(started.kind, "end", started.target,
-                             {"nodes": nodes, **({"i": started.params["i"]} if "i" in started.params else {})})
+                             {"nodes": nodes, "began": began,
+                              **({"i": started.params["i"]} if "i" in started.params else {})})
 
     def end_all(self) -> None:
         self.end()

@@ -91,6 +91,11 @@ def render(results: list[dict], console: Console) -> None:
     for r in results:  # plain lines: never wrapped, easy to grep
         if r["valid"] is None:
             console.file.write(unknown_line(r) + "\n")
+        if r.get("left_out"):
+            k = r["left_out"]["keys"]
+            console.file.write(f"{Path(str(r['file'])).name}: left out {r['left_out']['ops']} ops on {len(k)} INCR "
+                               f"counter key{'s' if len(k) > 1 else ''} ({', '.join(map(str, k))}): the register "
+                               "model has no INCR\n")
         if r.get("hint"):
             console.file.write(f"{Path(str(r['file'])).name}: hint: {r['hint']}\n")
     console.file.flush()
