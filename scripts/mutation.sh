@@ -53,7 +53,7 @@ NOT_MUTATED=(checkers/__init__.py checkers/cli.py)
 TESTS_GLOBS=(test_history*.py test_recorder*.py test_journal*.py test_edn*.py test_verdict*.py test_loss*.py
              test_availability*.py test_topology_checkers*.py test_invariants*.py test_scenario*.py
              test_*checks*.py test_linearizable*.py test_recorded_histories*.py test_generated_recorded*.py
-             test_tamper*.py)
+             test_tamper*.py test_pinned*.py)
 # Out of the set: wall-clock asserts (a mutant must not be killed by a slow machine), and
 # test_linearizable_classes.py, issue 13's end-to-end classes through check.py (2,000-op
 # histories, worker processes, time and memory budgets: minutes per run).

@@ -1,0 +1,66 @@
+"""Every judge, pinned: each scenario of each history recorded from a real run
+(tests/data/histories) is judged as --analyze judges it, through the CLI's own code, and its
+whole judgement (every check's verdict, observation, expectation and what is missing; every
+metric; the details) must equal the one pinned in tests/data/pinned/. A change to a judge
+that changes anything it reports fails here, which is what mutation testing needs of the
+judges' metrics as much as of their verdicts.
+
+After an intended change: VALKEY_LAB_REPIN=1 pytest tests/unit/test_pinned_reports.py, then
+read the diff of tests/data/pinned/ before committing it."""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+from valkey_lab.cluster import cli as cluster_cli
+from valkey_lab.ha import cli as ha_cli
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+CASES = [
+    ("ha-suite.jsonl.gz", "crud"), ("ha-suite.jsonl.gz", "failover"), ("ha-suite.jsonl.gz", "discovery"),
+    ("ha-suite.jsonl.gz", "retry_backoff"), ("ha-suite.jsonl.gz", "consistency"),
+    ("ha-suite.jsonl.gz", "replica_sync"), ("ha-suite.jsonl.gz", "rejoin"), ("ha-suite.jsonl.gz", "quorum_safety"),
+    ("ha-partition.jsonl.gz", "partition"),
+    ("generated-ha.jsonl.gz", "hung_master"), ("generated-ha.jsonl.gz", "client_pause"),
+    ("cluster-failover.jsonl.gz", "primary_failover"),
+    ("generated-cluster.jsonl.gz", "bus_partition"),
+]
+
+
+@lru_cache(maxsize=None)
+def _records(name: str) -> tuple:
+    with gzip.open(DATA / "histories" / name, "rt") as f:
+        return tuple(f.read().splitlines())
+
+
+def judgement(tmp_path: Path, name: str, scenario: str) -> dict:
+    lines = list(_records(name))
+    meta = json.loads(lines[0])
+    meta["scenarios"] = [scenario]
+    hist = tmp_path / "h"
+    hist.mkdir()
+    (hist / "history.jsonl").write_text("\n".join([json.dumps(meta), *lines[1:]]) + "\n")
+    main = cluster_cli.main if meta["suite"] == "cluster" else ha_cli.main
+    main(["--analyze", str(hist), "--json", str(tmp_path / "r.json"), "--quiet"])
+    report = json.loads((tmp_path / "r.json").read_text())
+    s = next(s for s in report["scenarios"] if s["name"] == scenario)
+    return {k: s.get(k) for k in ("name", "status", "valid", "passed", "checks", "metrics", "details", "error")}
+
+
+@pytest.mark.parametrize("name, scenario", CASES, ids=[f"{n.split('.')[0]}-{s}" for n, s in CASES])
+def test_the_judgement_is_the_pinned_one(tmp_path, name, scenario):
+    got = json.loads(json.dumps(judgement(tmp_path, name, scenario), sort_keys=True, default=str))
+    pinned = DATA / "pinned" / f"{name.split('.')[0]}-{scenario}.json"
+    if os.environ.get("VALKEY_LAB_REPIN") == "1" or not pinned.exists():
+        if os.environ.get("CI") and not pinned.exists():
+            pytest.fail(f"{pinned.name} is not pinned (VALKEY_LAB_REPIN=1 writes it)")
+        pinned.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
+    want = json.loads(pinned.read_text())
+    assert got["checks"] == want["checks"]
+    assert got["metrics"] == want["metrics"]
+    assert got == want
