@@ -27,8 +27,18 @@ CASES = [
     ("ha-suite.jsonl.gz", "replica_sync"), ("ha-suite.jsonl.gz", "rejoin"), ("ha-suite.jsonl.gz", "quorum_safety"),
     ("ha-partition.jsonl.gz", "partition"),
     ("generated-ha.jsonl.gz", "hung_master"), ("generated-ha.jsonl.gz", "client_pause"),
-    ("cluster-failover.jsonl.gz", "primary_failover"),
+    ("cluster-failover.jsonl.gz", "primary_failover"), ("cluster-failover.jsonl.gz", "rejoin"),
     ("generated-cluster.jsonl.gz", "bus_partition"),
+    *[("ha-faults.jsonl.gz", s) for s in ("pause", "manual", "chained")],
+    *[("ha-linearizable.jsonl.gz", s) for s in ("linearizable_kill", "linearizable_partition")],
+    *[("ha-generated.jsonl.gz", s) for s in ("loss", "one_way", "sentinel_stall")],
+    ("ha-random.jsonl.gz", "random"),
+    *[("cluster-suite.jsonl.gz", s) for s in ("topology", "slot_placement", "moved_redirect", "ask_redirect",
+                                              "shard_distribution")],
+    *[("cluster-faults.jsonl.gz", s) for s in ("pause", "partition", "manual", "chained", "shard_loss")],
+    *[("cluster-linearizable.jsonl.gz", s) for s in ("linearizable_kill", "linearizable_partition")],
+    ("cluster-generated.jsonl.gz", "loss"),
+    ("cluster-random.jsonl.gz", "random"),
 ]
 
 
