@@ -1,8 +1,11 @@
-"""Shared by the test modules: run an app as a user would, and look for leftovers."""
+"""Shared by the test modules: run an app as a user would, look for leftovers, and judge a
+history recorded from a real run (tests/data/histories) as --analyze does."""
+import gzip
 import json
 import os
 import subprocess
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,3 +46,30 @@ def ha_ports(base: int) -> list[int]:
 
 def load(path: Path) -> dict:
     return json.loads(Path(path).read_text())
+
+
+HISTORIES = ROOT / "tests" / "data" / "histories"
+
+
+@lru_cache(maxsize=None)
+def _recorded(name: str) -> tuple:
+    with gzip.open(HISTORIES / name, "rt") as f:
+        return tuple(f.read().splitlines())
+
+
+def recorded(name: str, scenarios=None) -> list[dict]:
+    """A fresh copy of a recorded history's records (parsed again: cheaper than a deep copy);
+    ``scenarios``: judge only these."""
+    records = [json.loads(line) for line in _recorded(name) if line.strip()]
+    if scenarios is not None:
+        records[0]["scenarios"] = list(scenarios)
+    return records
+
+
+def analyze(tmp_path: Path, main, records) -> tuple[int, dict]:
+    """``records`` judged by a suite CLI's ``main`` with --analyze: its exit code and report."""
+    hist = tmp_path / "h"
+    hist.mkdir(exist_ok=True)
+    (hist / "history.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    code = main(["--analyze", str(hist), "--json", str(tmp_path / "r.json"), "--quiet"])
+    return code, json.loads((tmp_path / "r.json").read_text())

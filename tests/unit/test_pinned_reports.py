@@ -9,18 +9,17 @@ After an intended change: VALKEY_LAB_REPIN=1 pytest tests/unit/test_pinned_repor
 read the diff of tests/data/pinned/ before committing it."""
 from __future__ import annotations
 
-import gzip
 import json
 import os
-from functools import lru_cache
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import ROOT, analyze, recorded
 from valkey_lab.cluster import cli as cluster_cli
 from valkey_lab.ha import cli as ha_cli
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+PINNED = ROOT / "tests" / "data" / "pinned"
 CASES = [
     ("ha-suite.jsonl.gz", "crud"), ("ha-suite.jsonl.gz", "failover"), ("ha-suite.jsonl.gz", "discovery"),
     ("ha-suite.jsonl.gz", "retry_backoff"), ("ha-suite.jsonl.gz", "consistency"),
@@ -42,22 +41,9 @@ CASES = [
 ]
 
 
-@lru_cache(maxsize=None)
-def _records(name: str) -> tuple:
-    with gzip.open(DATA / "histories" / name, "rt") as f:
-        return tuple(f.read().splitlines())
-
-
 def judgement(tmp_path: Path, name: str, scenario: str) -> dict:
-    lines = list(_records(name))
-    meta = json.loads(lines[0])
-    meta["scenarios"] = [scenario]
-    hist = tmp_path / "h"
-    hist.mkdir()
-    (hist / "history.jsonl").write_text("\n".join([json.dumps(meta), *lines[1:]]) + "\n")
-    main = cluster_cli.main if meta["suite"] == "cluster" else ha_cli.main
-    main(["--analyze", str(hist), "--json", str(tmp_path / "r.json"), "--quiet"])
-    report = json.loads((tmp_path / "r.json").read_text())
+    records = recorded(name, [scenario])
+    _, report = analyze(tmp_path, cluster_cli.main if records[0]["suite"] == "cluster" else ha_cli.main, records)
     s = next(s for s in report["scenarios"] if s["name"] == scenario)
     return {k: s.get(k) for k in ("name", "status", "valid", "passed", "checks", "metrics", "details", "error")}
 
@@ -77,7 +63,7 @@ def stable(value):
 @pytest.mark.parametrize("name, scenario", CASES, ids=[f"{n.split('.')[0]}-{s}" for n, s in CASES])
 def test_the_judgement_is_the_pinned_one(tmp_path, name, scenario):
     got = stable(json.loads(json.dumps(judgement(tmp_path, name, scenario), sort_keys=True, default=str)))
-    pinned = DATA / "pinned" / f"{name.split('.')[0]}-{scenario}.json"
+    pinned = PINNED / f"{name.split('.')[0]}-{scenario}.json"
     if os.environ.get("VALKEY_LAB_REPIN") == "1" or not pinned.exists():
         if os.environ.get("CI") and not pinned.exists():
             pytest.fail(f"{pinned.name} is not pinned (VALKEY_LAB_REPIN=1 writes it)")

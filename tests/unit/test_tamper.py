@@ -3,39 +3,11 @@ never a pass; a violation is invalid (exit 1). Judged as --analyze judges, throu
 own code, on histories recorded from real runs (tests/data/histories)."""
 from __future__ import annotations
 
-import copy
-import gzip
-import json
-from functools import lru_cache
-from pathlib import Path
-
 import pytest
 
+from tests.helpers import analyze, recorded as load
 from valkey_lab.cluster import cli as cluster_cli
 from valkey_lab.ha import cli as ha_cli
-
-DATA = Path(__file__).resolve().parents[1] / "data" / "histories"
-
-
-@lru_cache(maxsize=None)
-def _load(name: str) -> tuple:
-    with gzip.open(DATA / name, "rt") as f:
-        return tuple(json.loads(line) for line in f)
-
-
-def load(name: str, scenarios=None) -> list[dict]:
-    records = copy.deepcopy(list(_load(name)))
-    if scenarios is not None:
-        records[0]["scenarios"] = list(scenarios)
-    return records
-
-
-def analyze(tmp_path, main, records) -> tuple[int, dict]:
-    hist = tmp_path / "h"
-    hist.mkdir(exist_ok=True)
-    (hist / "history.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    code = main(["--analyze", str(hist), "--json", str(tmp_path / "r.json"), "--quiet"])
-    return code, json.loads((tmp_path / "r.json").read_text())
 
 
 def by_check(report: dict) -> dict:

@@ -232,7 +232,7 @@ class Recorder:
 
     def _append(self, rec: dict) -> None:
         # Caller holds the lock.
-        rec["time"] = round(self._clock() - self.t0, 6)
+        rec["time"] = self.now()
         self._records.append(rec)
 
     def invoke(self, process: Any, f: str, key: Optional[str], value: Any = None, **extra: Any) -> Handle:
