@@ -26,6 +26,7 @@ CASES = [
     ("ha-suite.jsonl.gz", "replica_sync"), ("ha-suite.jsonl.gz", "rejoin"), ("ha-suite.jsonl.gz", "quorum_safety"),
     ("ha-partition.jsonl.gz", "partition"),
     ("generated-ha.jsonl.gz", "hung_master"), ("generated-ha.jsonl.gz", "client_pause"),
+    ("ha-bandwidth.jsonl.gz", "bandwidth"),
     ("cluster-failover.jsonl.gz", "primary_failover"), ("cluster-failover.jsonl.gz", "rejoin"),
     ("generated-cluster.jsonl.gz", "bus_partition"),
     *[("ha-faults.jsonl.gz", s) for s in ("pause", "manual", "chained")],
