@@ -2,9 +2,6 @@
 (tests/data/histories/generated-*.jsonl.gz: HA hung_master and client_pause, cluster
 bus_partition): each passes, and editing the evidence turns the verdict as it should."""
 import copy
-import gzip
-import json
-from pathlib import Path
 
 import pytest
 
@@ -12,25 +9,20 @@ from valkey_lab.cluster import faults as cluster_faults
 from valkey_lab.ha import faults as ha_faults
 from valkey_lab.history.model import meta_of
 from valkey_lab.runner.scenario import judge
+from tests.helpers import recorded
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "histories"
 HA = {s.name: s for s in ha_faults.FAULT_SCENARIOS}
 CLUSTER = {s.name: s for s in cluster_faults.FAULT_SCENARIOS}
 
 
-def load(name: str) -> list[dict]:
-    with gzip.open(DATA / name, "rt") as f:
-        return [json.loads(line) for line in f]
-
-
 @pytest.fixture(scope="module")
 def ha_run():
-    return load("generated-ha.jsonl.gz")
+    return recorded("generated-ha.jsonl.gz")
 
 
 @pytest.fixture(scope="module")
 def cluster_run():
-    return load("generated-cluster.jsonl.gz")
+    return recorded("generated-cluster.jsonl.gz")
 
 
 def verdict(scenarios, name, records):

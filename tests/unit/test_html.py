@@ -2,7 +2,6 @@
 (tests/data/histories) and the verdicts judged from them: no server, no browser. The browser
 test is tests/integration/test_html_report.py."""
 import copy
-import gzip
 import json
 import re
 from html.parser import HTMLParser
@@ -23,15 +22,11 @@ from valkey_lab.history.gen import register_history
 from valkey_lab.history.model import meta_of, pair
 from valkey_lab.report import html
 from valkey_lab.runner.scenario import judge, suite_report
+from tests.helpers import recorded
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 HA = {s.name: s for s in ha_scenarios.SCENARIOS + ha_faults.FAULT_SCENARIOS}
 CLUSTER = {s.name: s for s in cluster_scenarios.SCENARIOS}
-
-
-def load(name: str) -> list[dict]:
-    with gzip.open(DATA / "histories" / name, "rt") as f:
-        return [json.loads(line) for line in f]
 
 
 def judged(records: list[dict], scenarios: dict, suite: str) -> tuple[dict, dict]:
@@ -102,21 +97,21 @@ def assert_self_contained(text: str) -> None:
 
 @pytest.fixture(scope="module")
 def ha_suite():
-    records = load("ha-suite.jsonl.gz")
+    records = recorded("ha-suite.jsonl.gz")
     report, methods = judged(records, HA, "ha")
     return records, report, methods, html.page(records, report, methods=methods)
 
 
 @pytest.fixture(scope="module")
 def partition():
-    records = load("ha-partition.jsonl.gz")
+    records = recorded("ha-partition.jsonl.gz")
     report, methods = judged(records, HA, "ha")
     return records, report, methods, html.page(records, report, methods=methods)
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    records = load("cluster-failover.jsonl.gz")
+    records = recorded("cluster-failover.jsonl.gz")
     report, methods = judged(records, CLUSTER, "cluster")
     return records, report, methods, html.page(records, report, methods=methods)
 
@@ -412,7 +407,7 @@ def test_the_bench_summary_inlines_its_pictures_and_links_each_run():
 
 
 def test_analyze_writes_the_page_with_the_verdicts_of_the_saved_history(tmp_path, capsys):
-    records = load("ha-partition.jsonl.gz")
+    records = recorded("ha-partition.jsonl.gz")
     (tmp_path / "H").mkdir()
     (tmp_path / "H" / "history.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     out = tmp_path / "out" / "page.html"

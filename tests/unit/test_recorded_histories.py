@@ -2,9 +2,6 @@
 every verdict is a pure function of the history, so it can be pinned down without a server,
 and a tampered history must change it."""
 import copy
-import gzip
-import json
-from pathlib import Path
 
 import pytest
 
@@ -13,15 +10,10 @@ from valkey_lab.history.model import meta_of
 from valkey_lab.cluster import scenarios as cluster
 from valkey_lab.ha import scenarios as ha
 from valkey_lab.ha import faults as ha_faults
+from tests.helpers import recorded
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "histories"
 SCENARIOS = {s.name: s for s in ha.SCENARIOS + ha_faults.FAULT_SCENARIOS}
 CLUSTER = {s.name: s for s in cluster.SCENARIOS}
-
-
-def load(name: str) -> list[dict]:
-    with gzip.open(DATA / name, "rt") as f:
-        return [json.loads(line) for line in f]
 
 
 def verdict(scenarios: dict, name: str, records: list[dict]):
@@ -30,17 +22,17 @@ def verdict(scenarios: dict, name: str, records: list[dict]):
 
 @pytest.fixture(scope="module")
 def ha_run():
-    return load("ha-suite.jsonl.gz")
+    return recorded("ha-suite.jsonl.gz")
 
 
 @pytest.fixture(scope="module")
 def partition_run():
-    return load("ha-partition.jsonl.gz")
+    return recorded("ha-partition.jsonl.gz")
 
 
 @pytest.fixture(scope="module")
 def cluster_run():
-    return load("cluster-failover.jsonl.gz")
+    return recorded("cluster-failover.jsonl.gz")
 
 
 @pytest.mark.parametrize("name", list(ha.METHODS) + ["discovery", "retry_backoff", "consistency", "rejoin"])
