@@ -1,0 +1,112 @@
+"""Every judge on edited evidence: each scenario of each recorded history (the cases of
+test_pinned_reports) is judged again after one edit of its own records, the edits a broken
+run, a lost log or a lying client would make: no client ops, every ok op turned into a
+failure or into an unknown outcome, no server observations, no harness waits, no faults
+recorded, no client events, or the run cut in half.
+
+Two things are asserted:
+- less evidence never passes: an edit that changes any check may not leave the scenario
+  valid (it must turn invalid or unknown), and an edit never makes an unknown or invalid
+  check pass;
+- the whole edited judgement equals the one pinned in tests/data/pinned-edits/, so the judges'
+  unknown and failing branches (what they say is missing, what they observed) are pinned as
+  their passing ones are in test_pinned_reports. After an intended change:
+  VALKEY_LAB_REPIN=1 pytest tests/unit/test_pinned_edits.py, then read the diff."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from tests.helpers import ROOT, analyze, recorded
+from tests.unit.test_pinned_reports import CASES, PINNED, stable
+from valkey_lab.cluster import cli as cluster_cli
+from valkey_lab.ha import cli as ha_cli
+
+EDITED = ROOT / "tests" / "data" / "pinned-edits"
+
+
+def _drop(kind):
+    return lambda rs: [r for r in rs if r["kind"] != kind]
+
+
+def _complete_as(type_, error):
+    def edit(rs):
+        out = []
+        for r in rs:
+            if r["kind"] == "client" and r["type"] == "ok":
+                r = {**r, "type": type_, "error": error}
+                if type_ == "fail":
+                    r.pop("value", None)
+            out.append(r)
+        return out
+    return edit
+
+
+def _first_half(rs):
+    t0, t1 = rs[0]["time"], rs[-1]["time"]
+    return [r for r in rs if r["time"] <= (t0 + t1) / 2]
+
+
+# name -> (the record kind the run must have for the edit to mean anything, the edit)
+EDITS = {
+    "no-client-ops": ("client", _drop("client")),
+    "ok-to-fail": ("client", _complete_as("fail", "ConnectionError: edited out")),
+    "ok-to-info": ("client", _complete_as("info", "UnknownOutcome: edited out")),
+    "no-server": ("server", _drop("server")),
+    "no-harness": ("harness", _drop("harness")),
+    "no-nemesis": ("nemesis", _drop("nemesis")),
+    "no-client-events": ("client-event", _drop("client-event")),
+    "first-half": (None, _first_half),
+}
+
+
+def _of_run(name: str, scenario: str) -> tuple[dict, list[dict]]:
+    """The meta record and the records of the run ``scenario`` judges (several share one)."""
+    records = recorded(name, [scenario])
+    cli = cluster_cli if records[0]["suite"] == "cluster" else ha_cli
+    method = next((s.method for s in cli.SCENARIOS if s.name == scenario), scenario)
+    return records[0], [r for r in records[1:] if r.get("run") == method or str(r.get("run")).startswith(method + ":")]
+
+
+def _cases():
+    for name, scenario in CASES:
+        kinds = {r["kind"] for r in _of_run(name, scenario)[1]}
+        for edit, (needs, _) in EDITS.items():
+            if needs is None or needs in kinds:
+                yield name, scenario, edit
+
+
+EDIT_CASES = list(_cases())
+
+
+def _judgement(tmp_path, meta: dict, records: list[dict], scenario: str) -> dict:
+    main = cluster_cli.main if meta["suite"] == "cluster" else ha_cli.main
+    _, report = analyze(tmp_path, main, [meta] + records)
+    s = next(s for s in report["scenarios"] if s["name"] == scenario)
+    got = {k: s.get(k) for k in ("name", "status", "valid", "passed", "checks", "metrics", "details", "error")}
+    return stable(json.loads(json.dumps(got, sort_keys=True, default=str)))
+
+
+@pytest.mark.parametrize("name, scenario, edit", EDIT_CASES,
+                         ids=[f"{n.split('.')[0]}-{s}-{e}" for n, s, e in EDIT_CASES])
+def test_an_edit_of_the_evidence_never_passes_and_is_judged_as_pinned(tmp_path, name, scenario, edit):
+    meta, records = _of_run(name, scenario)
+    got = _judgement(tmp_path, meta, EDITS[edit][1](records), scenario)
+    original = json.loads((PINNED / f"{name.split('.')[0]}-{scenario}.json").read_text())
+    if got["checks"] != original["checks"]:
+        assert got["valid"] is not True, f"{edit} changed the checks and {scenario} still passes"
+    before = {c["check"]: c["ok"] for c in original["checks"]}
+    for c in got["checks"]:
+        if c["ok"] is True and c["check"] in before:
+            assert before[c["check"]] is True, f"{edit} made {c['check']!r} pass"
+    pinned = EDITED / f"{name.split('.')[0]}-{scenario}-{edit}.json"
+    if os.environ.get("VALKEY_LAB_REPIN") == "1" or not pinned.exists():
+        if os.environ.get("CI") and not pinned.exists():
+            pytest.fail(f"{pinned.name} is not pinned (VALKEY_LAB_REPIN=1 writes it)")
+        EDITED.mkdir(exist_ok=True)
+        pinned.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
+    want = json.loads(pinned.read_text())
+    assert got["checks"] == want["checks"]
+    assert got == want
