@@ -231,6 +231,13 @@ def test_a_lost_wait_acknowledged_write_fails_a_random_run():
     assert r.valid is False and any("WAIT 1" in c["check"] and c["ok"] is False for c in r.checks)
 
 
+def test_a_random_run_without_its_counter_is_unknown_not_passed():
+    # The random workload always runs a counter: a history without one lacks evidence.
+    r = judge(hc.random_schedule, random_run())
+    assert any(c["check"].startswith("no INCR applied twice") and c["ok"] is None for c in r.checks)
+    assert r.valid is None
+
+
 def test_without_a_failover_every_acknowledged_write_is_judged():
     r = judge(hc.random_schedule, random_run(failover=False))
     assert any("no failover happened" in c["check"] for c in r.checks)
@@ -277,6 +284,9 @@ def test_a_cluster_random_run_is_judged_by_every_generic_checker():
     h.op("write", "reg", "1", 3.0, 3.01, lane="register")
     h.op("cas", "reg", ["1", "2"], 3.1, 3.11, lane="register")
     h.read("reg", "2", 4.8)
+    for i in range(3):
+        h.op("incr", "counter", 1, 3.2 + 0.1 * i, 3.21 + 0.1 * i, lane="counter", result=i + 1)
+    h.read("counter", "3", 4.8)
     h.add(kind="harness", f="schedule", time=0.0, value={"seed": 42})
     h.add(kind="server", f="layout", node=None, time=5.0, value={"problems": [], "done": [], "seconds": 0.1})
     settings = {"failover_deadline_s": 29.0, "repl_lag_window_s": 1.0, "node_timeout_s": 3.0}

@@ -216,7 +216,7 @@ def _events_in(h: RunView, n: int) -> list[dict]:
     t, nxt = _fault_window(h, n)
     if t is None:
         return []
-    timeline = cluster_events.relative(cluster_events.events(cluster_events.samples_of(h.records)), t)
+    timeline = cluster_events.relative(cluster_events.events(h.derived(cluster_events.samples_of)), t)
     return [e for e in timeline if e["t_s"] >= -0.5 and (nxt is None or e["t_s"] <= nxt - t)]
 
 
@@ -226,7 +226,7 @@ def _event(h: RunView, n: int, event: str, node: str) -> Optional[dict]:
 
 def _epochs(h: RunView, n: int, heir: str) -> tuple[int, Optional[int]]:
     t, nxt = _fault_window(h, n)
-    samples = cluster_events.samples_of(h.records)
+    samples = h.derived(cluster_events.samples_of)
     before = max((v["config_epoch"] for s in samples if s["t"] < t for v in s["nodes"].values()), default=0)
     after = next((s["nodes"][heir]["config_epoch"] for s in reversed(samples) if heir in s["nodes"]
                   and (nxt is None or s["t"] < nxt)), None)
@@ -300,7 +300,7 @@ def failover_checks(h: RunView, n: int = 0, victim: str = VICTIM) -> list[Verdic
 
 
 def epochs_up(h: RunView) -> Verdict:
-    samples = cluster_events.samples_of(h.records)
+    samples = h.derived(cluster_events.samples_of)
     name = "epochs only went up (currentEpoch and every configEpoch, per node's view)"
     if not samples:
         return unknown(name, "sampled cluster views")
@@ -376,7 +376,7 @@ def double_claims(h: RunView, since: Optional[float] = None) -> Verdict:
     """At most one primary per shard: at every sampling round, each slot range had at most one
     running primary in state ok claiming it (two would both accept writes)."""
     name = "at every sample, each slot range had at most one primary among running nodes in state ok"
-    rounds = [r for r in cluster_events.rounds_of(h.records) if r and (since is None or r[0]["t"] >= since)]
+    rounds = [r for r in h.derived(cluster_events.rounds_of) if r and (since is None or r[0]["t"] >= since)]
     if not rounds:
         return unknown(name, "sampled cluster views")
     claims = cluster_events.double_claims(rounds)
@@ -390,7 +390,7 @@ def labelled(label: str, verdicts: list[Verdict]) -> list[Verdict]:
 def rejoin_s(h: RunView, node: str, primary: str, since: float) -> Optional[float]:
     """Seconds from ``since`` until ``node`` itself (its own sampled view) said it is a replica
     of ``primary`` (the others may list a failed old primary under its heir long before)."""
-    for s in cluster_events.samples_of(h.records):
+    for s in h.derived(cluster_events.samples_of):
         v = s["nodes"].get(node)
         if s["t"] >= since and s["viewer"] == node and v and v["role"] == "replica" and v["master"] == primary:
             return round(s["t"] - since, 3)
@@ -411,7 +411,7 @@ def rejoin(h: RunView, r: ScenarioResult) -> None:
             and old.get("offset") == new.get("offset"), {VICTIM: old, HEIR: new},
             missing=None if old and new else "both nodes' replication state")
     last = {}
-    for s in cluster_events.samples_of(h.records):
+    for s in h.derived(cluster_events.samples_of):
         last[s["viewer"]] = s
     states = {v: s["state"] for v, s in last.items()}
     r.check("every node's last sampled view says cluster_state:ok", len(states) == 6 and set(states.values()) == {"ok"},
@@ -463,7 +463,7 @@ def others_fine(h: RunView, since: float) -> Verdict:
 
 
 def survivors_ok(h: RunView, since: float, until: float, dead: list) -> Verdict:
-    states = {s["viewer"]: s["state"] for s in cluster_events.samples_of(h.records)
+    states = {s["viewer"]: s["state"] for s in h.derived(cluster_events.samples_of)
               if since <= s["t"] <= until and s["viewer"] not in dead}
     return verdict("the survivors stayed cluster_state:ok (cluster-require-full-coverage no)",
                    set(states.values()) == {"ok"}, states,
@@ -477,12 +477,12 @@ def pause(h: RunView, r: ScenarioResult) -> None:
     failover_details(h, r)
     heal = h.heal()
     t_resume = heal["time"] if heal else h.records[-1]["time"]
-    after = [round_ for round_ in cluster_events.rounds_of(h.records) if round_ and round_[0]["t"] >= t_resume]
+    after = [round_ for round_ in h.derived(cluster_events.rounds_of) if round_ and round_[0]["t"] >= t_resume]
     claims = cluster_events.double_claims(after)
     r.check(f"after the resume, {VICTIM} never served its old slots beside {HEIR} (no two nodes in state ok "
             "claimed the same slots)", not claims, claims[:3] or f"{len(after)} sampling rounds",
             missing=None if after else "sampled views after the resume")
-    events = cluster_events.events(cluster_events.samples_of(h.records))
+    events = cluster_events.events(h.derived(cluster_events.samples_of))
     demoted = next((e for e in events if e["event"] == "demoted" and e["node"] == VICTIM and e["t"] >= t_resume), None)
     r.metrics["demoted_after_resume_s"] = demoted and round(demoted["t"] - t_resume, 3)
     r.metrics["rejoin_s"] = rejoin_s(h, VICTIM, HEIR, t_resume)
@@ -526,7 +526,7 @@ def chained(h: RunView, r: ScenarioResult) -> None:
     t_heal = heal["time"]
     survivors = [n for n in NODES if n not in (VICTIM, HEIR)]
     # Once the survivors flag node-7003 fail, nobody may take its slots over until the restart.
-    samples = [s for s in cluster_events.samples_of(h.records) if t2 <= s["t"] <= t_heal and s["viewer"] in survivors]
+    samples = [s for s in h.derived(cluster_events.samples_of) if t2 <= s["t"] <= t_heal and s["viewer"] in survivors]
     owners = {s["viewer"]: cluster_events.owners(s).get(format_ranges([VICTIM_RANGE])) for s in samples}
     taken = sorted({o for o in owners.values() if o not in (None, HEIR)})
     r.check(f"with no replica left, nobody took over {format_ranges([VICTIM_RANGE])}: every survivor still "
@@ -556,7 +556,7 @@ def shard_loss(h: RunView, r: ScenarioResult) -> None:
                 missing="the nemesis ops of the kill and the restart")
         return
     t_heal = heal["time"]
-    samples = cluster_events.samples_of(h.records)
+    samples = h.derived(cluster_events.samples_of)
     flagged = {e["node"]: e["t"] for e in cluster_events.events(samples) if e["event"] == "fail" and e["t"] >= t}
     r.check(f"the survivors flagged {VICTIM} and {HEIR} fail", VICTIM in flagged and HEIR in flagged,
             {n: round(flagged[n] - t, 3) for n in flagged}, missing=None if samples else "sampled cluster views")
@@ -605,7 +605,7 @@ def _judge_round(h: RunView, r: ScenarioResult, guarded: bool) -> dict:
     if t_cut is None:
         r.check(f"{label}the partition ran", None, None, missing="the partition (a nemesis op)")
         return {}
-    samples = cluster_events.samples_of(h.records)
+    samples = h.derived(cluster_events.samples_of)
     events = cluster_events.events(samples)
     promo = next((e for e in events if e["event"] == "promoted" and e["node"] == HEIR and e["t"] >= t_cut), None)
     r.check(f"{label}the majority side promoted {HEIR}", promo is not None,
@@ -678,7 +678,7 @@ def linearizable_kill(h: RunView, r: ScenarioResult) -> None:
 
 def linearizable_partition(h: RunView, r: ScenarioResult) -> None:
     t = h.t_fault()
-    samples = cluster_events.samples_of(h.records)
+    samples = h.derived(cluster_events.samples_of)
     events = cluster_events.events(samples)
     promo = next((e for e in events if e["event"] == "promoted" and e["node"] == HEIR and t is not None
                   and e["t"] >= t), None)
@@ -716,7 +716,7 @@ def cluster_converged(h: RunView, since: Optional[float], deadline_s: float) -> 
     name = f"the cluster converged within {deadline_s:g}s of the heal (6 nodes ok, no flags, one owner per range)"
     if since is None:
         return unknown(name, "the heal (a nemesis end op)", None, f"<= {deadline_s}")
-    rounds = [rd for rd in cluster_events.rounds_of(h.records) if rd and rd[0]["t"] >= since]
+    rounds = [rd for rd in h.derived(cluster_events.rounds_of) if rd and rd[0]["t"] >= since]
     for rd in rounds:
         if len(rd) == len(NODES) and all(s["state"] == "ok" for s in rd) and \
                 not any(v["flags"] for s in rd for v in s["nodes"].values()) and \
@@ -733,7 +733,7 @@ def cluster_converged(h: RunView, since: Optional[float], deadline_s: float) -> 
 
 def _own_event(h: RunView, event: str, node: str, since: float) -> Optional[dict]:
     """The first ``event`` about ``node`` in its own samples (what it believed) since ``since``."""
-    own = [s for s in cluster_events.samples_of(h.records) if s["viewer"] == node]
+    own = [s for s in h.derived(cluster_events.samples_of) if s["viewer"] == node]
     return next((e for e in cluster_events.events(own, first_only=False) if e["event"] == event
                  and e["node"] == node and e["t"] >= since), None)
 
@@ -816,7 +816,7 @@ def packet_loss(h: RunView, r: ScenarioResult) -> None:
             cluster_converged(v, heal["time"], 2 * h.settings["failover_deadline_s"])]
             + [invariants.acknowledged_writes(v, p, name=f"every acknowledged write to {p}'s shard is readable")
                for p in others]))
-        samples = cluster_events.samples_of(v.records)
+        samples = v.derived(cluster_events.samples_of)
         evts = [e for e in cluster_events.events(samples) if t <= e["t"] <= heal["time"] + 10]
         promo = next((e for e in evts if e["event"] == "promoted"), None)
         victims = v.victims()
@@ -862,7 +862,7 @@ def random_schedule(h: RunView, r: ScenarioResult) -> None:
     violation explained by a fault's lost window)."""
     starts, ends = h.nemesis(phase="start"), h.nemesis(phase="end")
     lanes = list(PRIMARIES)  # the workload writes to every shard: a silent one is unknown, not skipped
-    samples = cluster_events.samples_of(h.records)
+    samples = h.derived(cluster_events.samples_of)
     promotions = [e for e in cluster_events.events(samples) if e["event"] == "promoted"]
     # fail_applied per writer lane: a register key's final value may come from a cas, which
     # write_loss does not count as a write (the register is judged by linearizability).

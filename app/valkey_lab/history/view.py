@@ -4,7 +4,7 @@ verdicts of the live run."""
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from valkey_lab.history.model import Op, meta_of, pair
 
@@ -20,22 +20,47 @@ class RunView:
     def __bool__(self) -> bool:
         return bool(self.records)
 
+    # A judge asks for the same records many times: indexed once per view (the records of a
+    # view never change), which keeps a long run's judging linear.
+    @cached_property
+    def _by_kind(self) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {}
+        for r in self.records:
+            out.setdefault(r.get("kind"), []).append(r)
+        return out
+
+    def derived(self, fn: Callable[[list[dict]], Any]) -> Any:
+        """``fn(self.records)``, computed once per view (``fn`` must be pure; callers must not
+        change what it returns)."""
+        cache = self.__dict__.setdefault("_derived", {})
+        if fn not in cache:
+            cache[fn] = fn(self.records)
+        return cache[fn]
+
     # -- client ops ------------------------------------------------------------------------------
     @cached_property
     def ops(self) -> list[Op]:
         return pair(self.records)
 
+    @cached_property
+    def _lanes(self) -> dict[str, list[Op]]:
+        out: dict[str, list[Op]] = {}
+        for op in self.ops:
+            out.setdefault(op.lane, []).append(op)
+        return out
+
     def lane(self, lane: str) -> list[Op]:
-        return [op for op in self.ops if op.lane == lane]
+        return list(self._lanes.get(lane, ()))
 
     def client_records(self, lanes: Optional[tuple] = None) -> list[dict]:
         """Client records of the processes that invoked ops in ``lanes``, plus every read
         (the final reads decide loss)."""
+        client = self._by_kind.get("client", [])
         if lanes is None:
-            return [r for r in self.records if r.get("kind") == "client"]
-        procs = {r["process"] for r in self.records if r.get("kind") == "client" and r.get("type") == "invoke"
+            return list(client)
+        procs = {r["process"] for r in client if r.get("type") == "invoke"
                  and (r.get("lane") in lanes or r.get("f") == "read")}
-        return [r for r in self.records if r.get("kind") == "client" and r.get("process") in procs]
+        return [r for r in client if r.get("process") in procs]
 
     @cached_property
     def final(self) -> dict[str, Any]:
@@ -47,7 +72,7 @@ class RunView:
 
     # -- nemesis ops ------------------------------------------------------------------------------
     def nemesis(self, kind: Optional[str] = None, phase: Optional[str] = None) -> list[dict]:
-        return [r for r in self.records if r.get("kind") == "nemesis" and (kind is None or r["f"] == kind)
+        return [r for r in self._by_kind.get("nemesis", ()) if (kind is None or r["f"] == kind)
                 and (phase is None or r.get("phase") == phase)]
 
     def fault(self, n: int = 0, kind: Optional[str] = None) -> Optional[dict]:
@@ -69,7 +94,7 @@ class RunView:
 
     # -- server observations ----------------------------------------------------------------------
     def server(self, f: str, node: Optional[str] = None) -> list[dict]:
-        return [r for r in self.records if r.get("kind") == "server" and r.get("f") == f
+        return [r for r in self._by_kind.get("server", ()) if r.get("f") == f
                 and (node is None or r.get("node") == node)]
 
     def first_event(self, event: str, since: Optional[float] = None, until: Optional[float] = None) -> Optional[dict]:
@@ -82,10 +107,10 @@ class RunView:
 
     # -- the client's own events, the harness ------------------------------------------------------
     def client_events(self, f: str) -> list[dict]:
-        return [r for r in self.records if r.get("kind") == "client-event" and r.get("f") == f]
+        return [r for r in self._by_kind.get("client-event", ()) if r.get("f") == f]
 
     def harness(self, f: str) -> list[dict]:
-        return [r for r in self.records if r.get("kind") == "harness" and r.get("f") == f]
+        return [r for r in self._by_kind.get("harness", ()) if r.get("f") == f]
 
     @property
     def timeout(self) -> Optional[dict]:
