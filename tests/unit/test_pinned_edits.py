@@ -1,13 +1,14 @@
 """Every judge on edited evidence: each scenario of each recorded history (the cases of
 test_pinned_reports) is judged again after one edit of its own records, the edits a broken
-run, a lost log or a lying client would make: no client ops, every ok op turned into a
-failure or into an unknown outcome, no server observations, no harness waits, no faults
-recorded, no client events, or the run cut in half.
+run, a lost log, a lying client or a broken server would make: no client ops, every ok op
+turned into a failure or into an unknown outcome, no server observations, no harness waits,
+no faults recorded, no client events, the run cut in half; every final read finding nothing,
+every node a master, the whole run four times slower.
 
 Two things are asserted:
-- less evidence never passes: an edit that changes any check may not leave the scenario
-  valid (it must turn invalid or unknown), and an edit never makes an unknown or invalid
-  check pass;
+- less evidence never passes: an edit that removes evidence and changes any check may not
+  leave the scenario valid (it must turn invalid or unknown), and no edit makes an unknown or
+  invalid check pass;
 - the whole edited judgement equals the one pinned in tests/data/pinned-edits/, so the judges'
   unknown and failing branches (what they say is missing, what they observed) are pinned as
   their passing ones are in test_pinned_reports. After an intended change:
@@ -49,6 +50,29 @@ def _first_half(rs):
     return [r for r in rs if r["time"] <= (t0 + t1) / 2]
 
 
+def _reads_return_nothing(rs):
+    """Every ok read found nothing: each write it covered is lost."""
+    return [{**r, "value": None} if r["kind"] == "client" and r["type"] == "ok" and r["f"] == "read" else r
+            for r in rs]
+
+
+def _every_node_a_master(rs):
+    """Every role snapshot shows each node as a master: split brain all along."""
+    out = []
+    for r in rs:
+        if r["kind"] == "server" and r["f"] == "roles":
+            nodes = {n: {**(v or {}), "role": "master"} for n, v in r["value"].get("nodes", {}).items()}
+            r = {**r, "value": {**r["value"], "nodes": nodes, "masters": sorted(nodes)}}
+        out.append(r)
+    return out
+
+
+def _four_times_slower(rs):
+    """The run's clock stretched fourfold: every wait and outage four times as long."""
+    t0 = rs[0]["time"]
+    return [{**r, "time": t0 + 4 * (r["time"] - t0)} for r in rs]
+
+
 # name -> (the record kind the run must have for the edit to mean anything, the edit)
 EDITS = {
     "no-client-ops": ("client", _drop("client")),
@@ -59,6 +83,14 @@ EDITS = {
     "no-nemesis": ("nemesis", _drop("nemesis")),
     "no-client-events": ("client-event", _drop("client-event")),
     "first-half": (None, _first_half),
+}
+# Edits that falsify rather than remove: the judgement must still be the pinned one, but a
+# scenario may rightly pass them (a stretched outage can stay within its bound; a register's
+# violation may be explained by the fault's lost window).
+FALSIFY = {
+    "reads-return-nothing": ("client", _reads_return_nothing),
+    "every-node-a-master": ("server", _every_node_a_master),
+    "four-times-slower": (None, _four_times_slower),
 }
 
 
@@ -73,7 +105,7 @@ def _of_run(name: str, scenario: str) -> tuple[dict, list[dict]]:
 def _cases():
     for name, scenario in CASES:
         kinds = {r["kind"] for r in _of_run(name, scenario)[1]}
-        for edit, (needs, _) in EDITS.items():
+        for edit, (needs, _) in {**EDITS, **FALSIFY}.items():
             if needs is None or needs in kinds:
                 yield name, scenario, edit
 
@@ -93,9 +125,9 @@ def _judgement(tmp_path, meta: dict, records: list[dict], scenario: str) -> dict
                          ids=[f"{n.split('.')[0]}-{s}-{e}" for n, s, e in EDIT_CASES])
 def test_an_edit_of_the_evidence_never_passes_and_is_judged_as_pinned(tmp_path, name, scenario, edit):
     meta, records = _of_run(name, scenario)
-    got = _judgement(tmp_path, meta, EDITS[edit][1](records), scenario)
+    got = _judgement(tmp_path, meta, {**EDITS, **FALSIFY}[edit][1](records), scenario)
     original = json.loads((PINNED / f"{name.split('.')[0]}-{scenario}.json").read_text())
-    if got["checks"] != original["checks"]:
+    if edit in EDITS and got["checks"] != original["checks"]:
         assert got["valid"] is not True, f"{edit} changed the checks and {scenario} still passes"
     before = {c["check"]: c["ok"] for c in original["checks"]}
     for c in got["checks"]:
