@@ -73,3 +73,38 @@ def analyze(tmp_path: Path, main, records) -> tuple[int, dict]:
     (hist / "history.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     code = main(["--analyze", str(hist), "--json", str(tmp_path / "r.json"), "--quiet"])
     return code, json.loads((tmp_path / "r.json").read_text())
+
+
+# What the judging itself measures (the linearizability check's own seconds) is not of the run.
+CLOCKED = {"checker_s"}
+
+
+def stable(value):
+    if isinstance(value, dict):
+        return {k: stable(v) for k, v in value.items() if k not in CLOCKED}
+    if isinstance(value, list):
+        return [stable(v) for v in value]
+    return value
+
+
+def judgement(tmp_path: Path, records: list[dict], scenario: str) -> dict:
+    """``scenario``'s whole judgement of ``records`` as --analyze reports it (its suite's CLI),
+    as JSON would carry it and without the judging's own clock."""
+    from valkey_lab.cluster import cli as cluster_cli
+    from valkey_lab.ha import cli as ha_cli
+    _, report = analyze(tmp_path, cluster_cli.main if records[0]["suite"] == "cluster" else ha_cli.main, records)
+    s = next(s for s in report["scenarios"] if s["name"] == scenario)
+    got = {k: s.get(k) for k in ("name", "status", "valid", "passed", "checks", "metrics", "details", "error")}
+    return stable(json.loads(json.dumps(got, sort_keys=True, default=str)))
+
+
+def pinned(path: Path, got: dict) -> dict:
+    """The judgement pinned at ``path``; written from ``got`` when missing or with
+    VALKEY_LAB_REPIN=1 (never on CI: a missing pin there fails)."""
+    import pytest
+    if os.environ.get("VALKEY_LAB_REPIN") == "1" or not path.exists():
+        if os.environ.get("CI") and not path.exists():
+            pytest.fail(f"{path.name} is not pinned (VALKEY_LAB_REPIN=1 writes it)")
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
+    return json.loads(path.read_text())

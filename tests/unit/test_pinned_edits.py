@@ -16,12 +16,11 @@ Two things are asserted:
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
-from tests.helpers import ROOT, analyze, recorded
-from tests.unit.test_pinned_reports import CASES, PINNED, stable
+from tests.helpers import ROOT, judgement, pinned, recorded
+from tests.unit.test_pinned_reports import CASES, PINNED
 from valkey_lab.cluster import cli as cluster_cli
 from valkey_lab.ha import cli as ha_cli
 
@@ -113,19 +112,11 @@ def _cases():
 EDIT_CASES = list(_cases())
 
 
-def _judgement(tmp_path, meta: dict, records: list[dict], scenario: str) -> dict:
-    main = cluster_cli.main if meta["suite"] == "cluster" else ha_cli.main
-    _, report = analyze(tmp_path, main, [meta] + records)
-    s = next(s for s in report["scenarios"] if s["name"] == scenario)
-    got = {k: s.get(k) for k in ("name", "status", "valid", "passed", "checks", "metrics", "details", "error")}
-    return stable(json.loads(json.dumps(got, sort_keys=True, default=str)))
-
-
 @pytest.mark.parametrize("name, scenario, edit", EDIT_CASES,
                          ids=[f"{n.split('.')[0]}-{s}-{e}" for n, s, e in EDIT_CASES])
 def test_an_edit_of_the_evidence_never_passes_and_is_judged_as_pinned(tmp_path, name, scenario, edit):
     meta, records = _of_run(name, scenario)
-    got = _judgement(tmp_path, meta, {**EDITS, **FALSIFY}[edit][1](records), scenario)
+    got = judgement(tmp_path, [meta] + {**EDITS, **FALSIFY}[edit][1](records), scenario)
     original = json.loads((PINNED / f"{name.split('.')[0]}-{scenario}.json").read_text())
     if edit in EDITS and got["checks"] != original["checks"]:
         assert got["valid"] is not True, f"{edit} changed the checks and {scenario} still passes"
@@ -133,12 +124,6 @@ def test_an_edit_of_the_evidence_never_passes_and_is_judged_as_pinned(tmp_path, 
     for c in got["checks"]:
         if c["ok"] is True and c["check"] in before:
             assert before[c["check"]] is True, f"{edit} made {c['check']!r} pass"
-    pinned = EDITED / f"{name.split('.')[0]}-{scenario}-{edit}.json"
-    if os.environ.get("VALKEY_LAB_REPIN") == "1" or not pinned.exists():
-        if os.environ.get("CI") and not pinned.exists():
-            pytest.fail(f"{pinned.name} is not pinned (VALKEY_LAB_REPIN=1 writes it)")
-        EDITED.mkdir(exist_ok=True)
-        pinned.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
-    want = json.loads(pinned.read_text())
+    want = pinned(EDITED / f"{name.split('.')[0]}-{scenario}-{edit}.json", got)
     assert got["checks"] == want["checks"]
     assert got == want

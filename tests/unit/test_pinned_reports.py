@@ -9,15 +9,10 @@ After an intended change: VALKEY_LAB_REPIN=1 pytest tests/unit/test_pinned_repor
 read the diff of tests/data/pinned/ before committing it."""
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, analyze, recorded
-from valkey_lab.cluster import cli as cluster_cli
-from valkey_lab.ha import cli as ha_cli
+from tests.helpers import ROOT, judgement, pinned, recorded
 
 PINNED = ROOT / "tests" / "data" / "pinned"
 CASES = [
@@ -42,34 +37,10 @@ CASES = [
 ]
 
 
-def judgement(tmp_path: Path, name: str, scenario: str) -> dict:
-    records = recorded(name, [scenario])
-    _, report = analyze(tmp_path, cluster_cli.main if records[0]["suite"] == "cluster" else ha_cli.main, records)
-    s = next(s for s in report["scenarios"] if s["name"] == scenario)
-    return {k: s.get(k) for k in ("name", "status", "valid", "passed", "checks", "metrics", "details", "error")}
-
-
-# What the judging itself measures (the linearizability check's own seconds) is not of the run.
-CLOCKED = {"checker_s"}
-
-
-def stable(value):
-    if isinstance(value, dict):
-        return {k: stable(v) for k, v in value.items() if k not in CLOCKED}
-    if isinstance(value, list):
-        return [stable(v) for v in value]
-    return value
-
-
 @pytest.mark.parametrize("name, scenario", CASES, ids=[f"{n.split('.')[0]}-{s}" for n, s in CASES])
 def test_the_judgement_is_the_pinned_one(tmp_path, name, scenario):
-    got = stable(json.loads(json.dumps(judgement(tmp_path, name, scenario), sort_keys=True, default=str)))
-    pinned = PINNED / f"{name.split('.')[0]}-{scenario}.json"
-    if os.environ.get("VALKEY_LAB_REPIN") == "1" or not pinned.exists():
-        if os.environ.get("CI") and not pinned.exists():
-            pytest.fail(f"{pinned.name} is not pinned (VALKEY_LAB_REPIN=1 writes it)")
-        pinned.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
-    want = json.loads(pinned.read_text())
+    got = judgement(tmp_path, recorded(name, [scenario]), scenario)
+    want = pinned(PINNED / f"{name.split('.')[0]}-{scenario}.json", got)
     assert got["checks"] == want["checks"]
     assert got["metrics"] == want["metrics"]
     assert got == want

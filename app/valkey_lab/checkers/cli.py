@@ -116,7 +116,8 @@ def _without_counters(records: list, lines: list) -> tuple[list, list, Optional[
     counters = sorted({r.get("key") for r in records if r.get("kind") == "client" and r.get("f") == "incr"})
     if not counters:
         return records, lines, None
-    on_counter = [r.get("kind") == "client" and r.get("key") in set(counters) for r in records]
+    drop = set(counters)
+    on_counter = [r.get("kind") == "client" and r.get("key") in drop for r in records]
     kept = [(r, n) for r, n, drop in zip(records, lines, on_counter) if not drop]
     ops = sum(drop and r.get("type") == "invoke" for r, drop in zip(records, on_counter))
     return [r for r, _ in kept], [n for _, n in kept], {"keys": counters, "ops": ops}
