@@ -93,3 +93,124 @@ def test_tileable():
     assert L._tileable("", pieces, lens) and L._tileable("<1><12>ab", pieces, lens)
     assert not L._tileable("<1><1", pieces, lens) and not L._tileable("never-written", pieces, lens)
     assert L._tileable("<12><1>", pieces, [3, 4])
+
+
+def test_vm_size_is_the_address_space_in_pages():
+    size = B._vm_size()
+    assert size is not None and size % B._PAGE == 0 and size >= B.rss()
+
+
+@pytest.mark.parametrize("soft, hard, wanted", [
+    (-1, -1, (1000 + 24, -1)),              # no limit yet: current size plus the extra
+    (-1, 1010, (1010, 1010)),               # never above the hard limit
+    (2000, -1, (1024, -1)),                 # a lower cap than the soft limit replaces it
+    (1024, -1, None),                       # equal: nothing to do
+    (500, -1, None),                        # already tighter: kept
+])
+def test_the_address_space_cap_is_current_size_plus_extra(monkeypatch, soft, hard, wanted):
+    # The resource module is faked: a real setrlimit would cap the test process itself.
+    calls = []
+    monkeypatch.setattr(B.resource, "RLIM_INFINITY", -1)
+    monkeypatch.setattr(B.resource, "getrlimit", lambda which: (soft, hard))
+    monkeypatch.setattr(B.resource, "setrlimit", lambda which, limits: calls.append((which, limits)))
+    monkeypatch.setattr(B, "_vm_size", lambda: 1000)
+    B.limit_address_space(24)
+    assert calls == ([] if wanted is None else [(B.resource.RLIMIT_AS, wanted)])
+
+
+def test_the_address_space_cap_gives_up_quietly(monkeypatch):
+    calls = []
+    monkeypatch.setattr(B, "_vm_size", lambda: None)  # no /proc: no cap, no error
+    monkeypatch.setattr(B.resource, "setrlimit", lambda *a: calls.append(a))
+    B.limit_address_space(24)
+    assert calls == []
+
+    def refuse(*a):
+        raise ValueError("not allowed")
+    monkeypatch.setattr(B, "_vm_size", lambda: 1000)
+    monkeypatch.setattr(B.resource, "getrlimit", lambda which: (B.resource.RLIM_INFINITY, B.resource.RLIM_INFINITY))
+    monkeypatch.setattr(B.resource, "setrlimit", refuse)
+    B.limit_address_space(24)  # the kernel said no: the budget's own checks still hold
+
+
+class _Conn:
+    """The worker's end of the pipe, in this process (mutants of _worker must meet a test)."""
+    def __init__(self):
+        self.sent, self.closed = [], False
+
+    def send(self, msg):
+        self.sent.append(msg)
+
+    def close(self):
+        self.closed = True
+
+
+def _register(key, *reads):
+    ops = [{"process": 0, "type": "invoke", "f": "write", "value": [key, 1]},
+           {"process": 0, "type": "ok", "f": "write", "value": [key, 1]}]
+    for v in reads:
+        ops += [{"process": 1, "type": "invoke", "f": "read", "value": [key, None]},
+                {"process": 1, "type": "ok", "f": "read", "value": [key, v]}]
+    return ops
+
+
+def _tasks(history):
+    ops, *_ = L._collect(history, "register", True, "value")
+    parts = {}
+    for o in ops:
+        parts.setdefault(o.key, []).append(o)
+    return [(i, kops[0].key, kops) for i, kops in enumerate(parts.values())]
+
+
+@pytest.fixture
+def gc_kept():
+    yield
+    gc.enable()  # the worker turns it off for its own (forked) process
+
+
+def test_a_worker_sends_each_key_then_why_it_stopped(monkeypatch, gc_kept):
+    capped = []
+    monkeypatch.setattr(L, "limit_address_space", capped.append)
+    tasks = _tasks(_register("a", 1) + _register("b", 1))
+    conn, stop = _Conn(), threading.Event()
+    L._worker(tasks, "register", None, True, None, 1 << 20, False, stop, conn)
+    assert [i for i, _ in conn.sent] == [0, 1, None] and conn.sent[-1] == (None, None)
+    assert all(entry["valid"] is True for i, entry in conn.sent[:2]) and conn.closed and not stop.is_set()
+    assert capped == [(1 << 20) + L._AS_SLACK]
+
+
+def test_a_worker_that_finds_a_bad_key_stops_the_others(monkeypatch, gc_kept):
+    monkeypatch.setattr(L, "limit_address_space", lambda extra: pytest.fail("no memory bound was given"))
+    tasks = _tasks(_register("a", 2) + _register("b", 1))
+    conn, stop = _Conn(), threading.Event()
+    L._worker(tasks, "register", None, True, None, None, False, stop, conn)
+    assert conn.sent[0][1]["valid"] is False and conn.sent[-1] == (None, "skipped") and stop.is_set()
+    conn, stop = _Conn(), threading.Event()
+    L._worker(tasks, "register", None, True, None, None, True, stop, conn)  # all keys: both decided
+    assert [e["valid"] for _, e in conn.sent[:2]] == [False, True] and conn.sent[-1] == (None, None)
+    assert not stop.is_set()
+
+
+@pytest.mark.parametrize("error, said", [(MemoryError(), "memory"), (KeyError("x"), "error: KeyError: 'x'")])
+def test_a_worker_reports_memory_and_bugs_as_messages(monkeypatch, gc_kept, error, said):
+    def boom(*a):
+        raise error
+    monkeypatch.setattr(L, "_decide", boom)
+    conn = _Conn()
+    L._worker(_tasks(_register("a", 1)), "register", None, True, None, None, False, threading.Event(), conn)
+    assert conn.sent == [(None, said)] and conn.closed
+
+
+def test_workers_agree_with_one_process_and_raise_a_workers_bug(monkeypatch):
+    history = _register("a", 1) + _register("b", 2) + _register("c", 1)
+    one = L.check(history, independent=True, all_keys=True)
+    two = L.check(history, independent=True, all_keys=True, jobs=2)
+    assert one["valid"] is two["valid"] is False
+    assert [k["valid"] for k in one["keys"]] == [k["valid"] for k in two["keys"]] == [True, False, True]
+    assert L.check(_register("a", 1) + _register("b", 1), independent=True, jobs=2)["valid"] is True
+
+    def boom(*a):
+        raise KeyError("x")
+    monkeypatch.setattr(L, "_decide", boom)  # inherited by the forked workers
+    with pytest.raises(RuntimeError, match="linearizability worker: KeyError: 'x'"):
+        L.check(history, independent=True, jobs=2)
