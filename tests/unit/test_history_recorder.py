@@ -120,3 +120,29 @@ def test_the_error_kind_is_the_part_before_the_first_separator():
     assert error_kind("Timeout: a: b") == "Timeout"
     assert error_kind("READONLY") is None and error_kind("not a class: x") is None
     assert error_kind(None) is None and error_kind("") is None
+
+
+def test_an_answered_op_names_the_node_that_answered():
+    rec = recorder()
+
+    def where():
+        return "127.0.0.1:7000"
+
+    def broken():
+        raise OSError("connection gone")
+    with rec.op(0, "write", "k", 1, where=where) as op:
+        op.ok()
+    assert rec.records()[-1]["node"] == "127.0.0.1:7000"
+    with rec.op(0, "cas", "k", [1, 2], where=where) as op:
+        op.fail()
+    assert rec.records()[-1]["node"] == "127.0.0.1:7000"
+    with rec.op(0, "write", "k", 1, where=where) as op:
+        op.ok(node="127.0.0.1:7001")  # the caller knows better: kept
+    assert rec.records()[-1]["node"] == "127.0.0.1:7001"
+    for w in (None, lambda: None, lambda: "", broken):  # nobody to name: no node, and the op is kept
+        with rec.op(0, "write", "k", 1, where=w) as op:
+            op.ok()
+        assert "node" not in rec.records()[-1] and rec.records()[-1]["type"] == "ok"
+    with rec.op(0, "write", "k", 1, where=where) as op:
+        raise ConnectionError("reset")
+    assert "node" not in rec.records()[-1]  # no answer: no node to credit

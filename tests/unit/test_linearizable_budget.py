@@ -214,3 +214,28 @@ def test_workers_agree_with_one_process_and_raise_a_workers_bug(monkeypatch):
     monkeypatch.setattr(L, "_decide", boom)  # inherited by the forked workers
     with pytest.raises(RuntimeError, match="linearizability worker: KeyError: 'x'"):
         L.check(history, independent=True, jobs=2)
+
+
+@pytest.mark.parametrize("record, client", [
+    ({"kind": "client", "process": "w1"}, True),
+    ({"kind": "nemesis", "process": 3}, False),   # a lab record that names its kind is what it says
+    ({"kind": "server", "process": 0}, False),
+    ({"process": 3}, True),                      # Jepsen: an int process is a client
+    ({"process": "nemesis"}, False),
+    ({"process": True}, False),                  # bool is an int in Python, not a process
+    ({}, False),
+])
+def test_what_counts_as_a_client_record(record, client):
+    assert L._is_client(record) is client
+
+
+def test_the_independent_hint_reads_only_client_values():
+    history = [{"process": "nemesis", "type": "info", "f": "start", "value": 3},
+               {"process": 0, "type": "invoke", "f": "put", "value": [1, "a"]},
+               {"process": 0, "type": "ok", "f": "put", "value": [1, "a"]}]
+    with pytest.raises(L.HistoryError, match="is not a string.*--independent"):
+        L.check(history, model="kv")  # the nemesis's plain value is no client's: the hint stands
+    history.append({"kind": "client", "process": "w", "type": "invoke", "f": "put", "value": "x"})
+    with pytest.raises(L.HistoryError) as err:
+        L.check(history, model="kv")  # a client value that is no tuple: no hint
+    assert "--independent" not in str(err.value)
