@@ -226,3 +226,35 @@ def test_gzip_without_a_known_inner_extension_is_told_by_the_content(tmp_path, n
     path = tmp_path / name
     path.write_bytes(gzip.compress(text.encode()))
     assert read_history(path)[0]["value"] == 1
+
+
+@pytest.mark.parametrize("text, value", [
+    ("5N", 5), ("-5", -5), ("+5", 5), ("1.5M", 1.5), ("-2.5e1", -25.0), ("3/4", 0.75), ("-3/4", -0.75),
+    ("+", Symbol("+")), ("-a", Symbol("-a")), ("nil", None), ("true", True), ("false", False),
+    (r"\u0041", "A"), (r"\newline", "\n"), (r"\space", " "), (r"\a", "a"),
+    ('#uuid "x"', "x"), ('#inst "2020"', "2020"), ("#my/t {:a 1}", {Keyword("a"): 1}),
+    ('["a\\nb" "c"]', ["a\nb", "c"]), ('"a\nb"', "a\nb"), ("##Inf", float("inf")),
+])
+def test_atoms_by_the_value_they_read_as(text, value):
+    got = loads(text)
+    assert got == value and type(got) is type(value)
+
+
+@pytest.mark.parametrize("text, error", [
+    ("\n:", "line 2: empty keyword ':'"),
+    ("\n+1x", "line 2: bad number +1x"), ("1x", "line 1: bad number 1x"), ("\n\n-2y", "line 3: bad number -2y"),
+    ("1/0", "line 1: bad number 1/0"),
+    ("\n]", "line 2: unexpected ']'"), ("\n\n##Foo", "line 3: unexpected '#'"),
+    ("[1\n }", "line 2: expected ']', got '}'"), ("\n{1\n}", "line 2: a map needs an even number of forms"),
+    ("\n{1 2", "line 2: { is never closed"), ("(1\n", "line 1: ( is never closed"),
+    ("#_ 1", "line 1: unexpected end of input"), ("\n\n", "line 3: unexpected end of input"),
+    ('[1 "a\\q"]', r"line 1: bad escape \q in a string"), ('\n"a\\q"', r"line 2: bad escape \q in a string"),
+])
+def test_each_error_says_what_and_on_which_line(text, error):
+    assert error_of(loads, text) == error
+
+
+def test_a_vector_key_of_a_lab_record_becomes_its_json():
+    recs = read_edn("h.edn", '{:process 0, :type :ok, :f :read, :value {[1 "a"] 2, :b 3}}')
+    assert recs[0]["value"] == {'[1, "a"]': 2, "b": 3}
+    assert type(next(iter(recs[0]["value"]))) is str
