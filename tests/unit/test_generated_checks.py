@@ -1,5 +1,7 @@
 """The checks of the generated tests (ha/checks.py, cluster/checks.py: the new faults and the
 random schedules) on hand-written histories: what makes each valid, invalid or unknown."""
+import pytest
+
 from valkey_lab.checkers import invariants as inv
 from valkey_lab.cluster import checks as cc
 from valkey_lab.ha import checks as hc
@@ -299,3 +301,14 @@ def test_a_cluster_random_run_is_judged_by_every_generic_checker():
     assert any("fault 0 (kill node-7005)" in n for n in names) and any("converged" in n for n in names)
     assert r.valid is True, [c for c in r.checks if c["ok"] is not True]
     assert r.metrics["seed"] == 42 and r.metrics["faults"] == 1
+
+
+@pytest.mark.parametrize("rate, bits", [("24mbit", 24e6), ("1gbit", 1e9), ("500kbit", 5e5), ("8bit", 8.0),
+                                        ("1.5mbit", 1.5e6)])
+def test_a_rate_as_tc_reads_it(rate, bits):
+    assert hc.parse_bits(rate) == bits
+
+
+def test_a_rate_without_a_unit_is_refused():
+    with pytest.raises(ValueError, match="^not a rate: '24'$"):
+        hc.parse_bits("24")
