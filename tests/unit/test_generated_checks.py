@@ -312,3 +312,27 @@ def test_a_rate_as_tc_reads_it(rate, bits):
 def test_a_rate_without_a_unit_is_refused():
     with pytest.raises(ValueError, match="^not a rate: '24'$"):
         hc.parse_bits("24")
+
+
+def test_the_link_over_time_has_a_row_per_change_of_link_sync_or_role():
+    h = H()
+    mb = 2 ** 20
+
+    def sync(t, link, busy, role="slave", read=0, total=0, node=B_):
+        h.add(kind="server", f="sync", node=node, time=t,
+              value={"master_link_status": link, "master_sync_in_progress": busy, "role": role,
+                     "master_sync_read_bytes": read, "master_sync_total_bytes": total})
+    sync(10.0, "down", 1, read=0, total=0)
+    sync(10.5, "down", 1, read=3 * mb, total=8 * mb)       # same state: no row
+    sync(11.0, "down", 0, read=8 * mb, total=8 * mb)
+    sync(11.2, "down", 2, read=None, total=1)              # one byte to go is still a total
+    sync(11.5, "up", 0)
+    sync(12.0, "up", 0, role="master")                     # a role change alone is a change
+    sync(12.5, "up", 0, node=C)                            # another node's samples are not this node's
+    rows = hc.link_timeline(h.view(), B_, 10.0)
+    assert rows == [
+        {"t_s": 0.0, "link": "down", "sync_in_progress": 1, "read_mb": 0.0, "total_mb": None},
+        {"t_s": 1.0, "link": "down", "sync_in_progress": 0, "read_mb": 8.0, "total_mb": 8.0},
+        {"t_s": 1.2, "link": "down", "sync_in_progress": 2, "read_mb": 0.0, "total_mb": 0.0},
+        {"t_s": 1.5, "link": "up", "sync_in_progress": 0, "read_mb": 0.0, "total_mb": None},
+        {"t_s": 2.0, "link": "up", "sync_in_progress": 0, "read_mb": 0.0, "total_mb": None}]
