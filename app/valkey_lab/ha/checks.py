@@ -375,7 +375,9 @@ def quorum_safety(h: RunView, r: ScenarioResult) -> None:
             missing=None if len(snaps) >= need else f"role snapshots in that window ({len(snaps)} of at least {need})")
     survivor = SENTINELS[0]
     lone = [e for e in h.server("sentinel-event", survivor) if t_kill <= e["time"] <= t_back]
-    sdown = next((e for e in lone if e["value"]["event"] == "+sdown"), None)
+    # The master's +sdown: the lone Sentinel also calls the two stopped Sentinels down.
+    sdown = next((e for e in lone if e["value"]["event"] == "+sdown" and e["value"]["data"].startswith("master ")),
+                 None)
     r.check("the lone Sentinel saw the master down (+sdown)", sdown is not None if lone else None, sdown and sdown["value"]["data"],
             "+sdown", missing=None if lone else "events of the lone Sentinel in that window")
     early = h.first_event("+switch-master", t_kill, t_back)
