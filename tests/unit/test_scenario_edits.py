@@ -59,11 +59,109 @@ def _never_switched(rs):
     return [r for r in rs if not _event(r, "+switch-master")]
 
 
+def _drop_ops(rs, pred):
+    """Without the client ops (invoke and completion) whose completion satisfies ``pred``."""
+    open_, drop = {}, set()
+    for i, r in enumerate(rs):
+        if r["kind"] == "client":
+            if r["type"] == "invoke":
+                open_[r["process"]] = i
+            elif pred(r):
+                drop |= {open_.pop(r["process"]), i}
+    return [r for i, r in enumerate(rs) if i not in drop]
+
+
+def _resorted(rs):
+    return sorted(rs, key=lambda r: r["time"])
+
+
+# -- retry_backoff: the client's measured sleeps -----------------------------------------------------------
+def _retry(rs, n):
+    return next(i for i, r in enumerate(rs) if r["kind"] == "client-event" and r["f"] == "retry"
+                and r["value"]["retry"] == n)
+
+
+def _slept(rs, n, seconds):
+    i = _retry(rs, n)
+    return _resorted(rs[:i] + rs[i + 1:] + [{**rs[i], "time": rs[i]["value"]["at"] + seconds}])
+
+
+def _no_retries(rs):
+    return [r for r in rs if not (r["kind"] == "client-event" and r["f"] == "retry")]
+
+
+def _sleep_past_the_cap(rs):
+    return _slept(rs, 6, 1.3)  # cap 1.0 s + 0.05 s jitter + 0.1 s slack
+
+
+def _a_short_sleep(rs):
+    return _slept(rs, 3, 0.1)  # retry 3 sleeps at least 0.05 * 2^2 = 0.2 s
+
+
+def _no_switch_woke_it(rs):
+    return _never_switched(rs)  # retry 7 slept 0.6 s of its 1 s: only the switch explains it
+
+
+# -- client_pause: CLIENT PAUSE WRITE on the master -------------------------------------------------------
+def _pause(rs):
+    t = _nemesis(rs, "master", "start")
+    seconds = next(r for r in rs if r["kind"] == "nemesis" and r["phase"] == "start")["params"]["seconds"]
+    return t, t + seconds
+
+
+def _write_inside_the_pause(rs):
+    t, end = _pause(rs)
+    i = next(i for i, r in enumerate(rs) if r["kind"] == "client" and r.get("lane") == "wait1" and r["type"] == "ok"
+             and r["time"] > end)
+    j = max(j for j in range(i) if rs[j]["kind"] == "client" and rs[j]["process"] == rs[i]["process"])
+    inside = (t + end) / 2
+    return _resorted([r for k, r in enumerate(rs) if k not in (i, j)]
+                     + [{**rs[j], "time": inside - 0.01}, {**rs[i], "time": inside}])
+
+
+def _writes_resume_late(rs):
+    _, end = _pause(rs)
+    return _drop_ops(rs, lambda r: r.get("lane") == "wait1" and end - 0.3 <= r["time"] <= end + 2.0)
+
+
+def _no_reads_in_the_pause(rs):
+    t, end = _pause(rs)
+    return _drop_ops(rs, lambda r: r.get("lane") == "register" and r["f"] == "read" and t < r["time"] < end)
+
+
+def _odown_in_the_pause(rs):
+    t, _ = _pause(rs)
+    odown = {"kind": "server", "f": "sentinel-event", "node": "valkey-sentinel2", "run": rs[0]["run"],
+             "time": t + 1.0, "value": {"event": "+odown", "data": "master myvalkey 127.0.1.3 6952 #quorum 2/2"}}
+    return _resorted(rs + [odown])
+
+
+# -- chained: two kills in a row -----------------------------------------------------------------------------
+def _two_masters_before_the_restart(rs):
+    t2 = [r["time"] for r in rs if r["kind"] == "nemesis" and r["phase"] == "start"][1]
+    snap = next(r for r in rs if r["kind"] == "server" and r["f"] == "roles" and r["time"] > t2)
+    both = {**snap, "time": t2 + 0.5, "value": {**snap["value"], "masters": ["valkey-replica1", "valkey-replica2"]}}
+    return _resorted(rs + [both])
+
+
+def _epochs_flat(rs):
+    return [{**r, "value": 2} if r["kind"] == "server" and r["f"] == "epoch" else r for r in rs]
+
+
 HELD = "the master stayed down without quorum for >= 3x down-after"
 NOT_PROMOTED = "no replica promoted while 1 of 3 Sentinels ran"
 SDOWN = "the lone Sentinel saw the master down (+sdown)"
 NO_SWITCH = "no Sentinel published +switch-master without the quorum"
 FAILED_OVER = "with the quorum back, Sentinel failed over to a replica"
+RETRIED = "the client retried during the failover"
+CAPPED = "every measured sleep is at most the cap (1.0s + jitter)"
+GROWS = "sleeps grow: retry n sleeps at least min(base*2^(n-1), cap), unless +switch-master woke it"
+HELD_WRITES = "no write was acknowledged inside the pause (the pause held)"
+RESUMED = "writes resumed within 1.5 s of the pause's end"
+READS = "reads were served during the pause"
+NO_ODOWN = "no Sentinel saw the master objectively down (+odown): PING is answered during a WRITE pause"
+ONE_MASTER = "at most one master at every snapshot until the restarts"
+EPOCHS = "the config epoch never went down, and rose with each of the two failovers"
 
 CASES = [
     ("ha-suite.jsonl.gz", "quorum_safety", _switch_without_quorum, {NO_SWITCH: False, FAILED_OVER: True}),
@@ -72,6 +170,16 @@ CASES = [
     ("ha-suite.jsonl.gz", "quorum_safety", _lone_silent, {SDOWN: None, NO_SWITCH: None, FAILED_OVER: True}),
     ("ha-suite.jsonl.gz", "quorum_safety", _quorum_back_too_soon, {HELD: False}),
     ("ha-suite.jsonl.gz", "quorum_safety", _never_switched, {FAILED_OVER: None, NO_SWITCH: True}),
+    ("ha-suite.jsonl.gz", "retry_backoff", _no_retries, {RETRIED: False, CAPPED: None, GROWS: None}),
+    ("ha-suite.jsonl.gz", "retry_backoff", _sleep_past_the_cap, {CAPPED: False, RETRIED: True}),
+    ("ha-suite.jsonl.gz", "retry_backoff", _a_short_sleep, {GROWS: False, CAPPED: True}),
+    ("ha-suite.jsonl.gz", "retry_backoff", _no_switch_woke_it, {GROWS: False, CAPPED: True}),
+    ("generated-ha.jsonl.gz", "client_pause", _write_inside_the_pause, {HELD_WRITES: False, READS: True}),
+    ("generated-ha.jsonl.gz", "client_pause", _writes_resume_late, {RESUMED: False, HELD_WRITES: True}),
+    ("generated-ha.jsonl.gz", "client_pause", _no_reads_in_the_pause, {READS: False, RESUMED: True}),
+    ("generated-ha.jsonl.gz", "client_pause", _odown_in_the_pause, {NO_ODOWN: False, READS: True}),
+    ("ha-faults.jsonl.gz", "chained", _two_masters_before_the_restart, {ONE_MASTER: False, EPOCHS: True}),
+    ("ha-faults.jsonl.gz", "chained", _epochs_flat, {EPOCHS: False, ONE_MASTER: True}),
 ]
 
 
