@@ -1,6 +1,7 @@
 """The checker's bounds and small helpers, exactly: the budget, the address-space cap, the
 garbage collector left as found, the independent-tuple hint, the worker buckets."""
 import gc
+import os
 import subprocess
 import sys
 import threading
@@ -96,8 +97,11 @@ def test_tileable():
 
 
 def test_vm_size_is_the_address_space_in_pages():
-    size = B._vm_size()
-    assert size is not None and size % B._PAGE == 0 and size >= B.rss()
+    def pages():  # the first field of statm: the whole address space, in pages
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    before, size, after = pages(), B._vm_size(), pages()
+    assert min(before, after) <= size <= max(before, after) and size % B._PAGE == 0
 
 
 @pytest.mark.parametrize("soft, hard, wanted", [
@@ -111,7 +115,7 @@ def test_the_address_space_cap_is_current_size_plus_extra(monkeypatch, soft, har
     # The resource module is faked: a real setrlimit would cap the test process itself.
     calls = []
     monkeypatch.setattr(B.resource, "RLIM_INFINITY", -1)
-    monkeypatch.setattr(B.resource, "getrlimit", lambda which: (soft, hard))
+    monkeypatch.setattr(B.resource, "getrlimit", lambda which: (soft, hard) if which == B.resource.RLIMIT_AS else None)
     monkeypatch.setattr(B.resource, "setrlimit", lambda which, limits: calls.append((which, limits)))
     monkeypatch.setattr(B, "_vm_size", lambda: 1000)
     B.limit_address_space(24)
@@ -239,3 +243,66 @@ def test_the_independent_hint_reads_only_client_values():
     with pytest.raises(L.HistoryError) as err:
         L.check(history, model="kv")  # a client value that is no tuple: no hint
     assert "--independent" not in str(err.value)
+
+
+def test_a_worker_reports_what_one_process_reports_and_heeds_its_budget(gc_kept):
+    history = _register("a", 1) + _register("b", 2)
+    history += [{"process": 9, "type": "invoke", "f": "write", "value": ["a", 7]},
+                {"process": 9, "type": "info", "f": "write", "value": ["a", 7]}]
+    conn = _Conn()
+    L._worker(_tasks(history), "register", None, True, None, None, True, threading.Event(), conn)
+    assert [e for _, e in conn.sent[:-1]] == L.check(history, independent=True, all_keys=True)["keys"]
+    stopped = threading.Event()
+    stopped.set()  # another worker already settled the verdict
+    conn = _Conn()
+    L._worker(_tasks(history), "register", None, True, None, None, True, stopped, conn)
+    assert conn.sent[-1] == (None, "stopped") and len(conn.sent) < 3
+    conn = _Conn()
+    L._worker(_tasks(history), "register", None, True, 0.0, None, True, threading.Event(), conn)
+    assert conn.sent[-1] == (None, "timeout")  # a deadline long past
+
+
+def _fake_workers(monkeypatch, *scripts):
+    """Forked workers that each run one script (a function of the worker's arguments), so
+    that how the parent reads them can be tested message by message."""
+    import itertools
+    turn = itertools.count()
+
+    def worker(bucket, model, init, optimize, deadline, max_memory, all_keys, stop, conn):
+        scripts[bucket[0][0]](bucket, max_memory, all_keys, stop, conn)
+        conn.close()
+    monkeypatch.setattr(L, "_worker", worker)
+    return [(i, f"k{i}", [None] * (10 - i)) for i in range(len(scripts))], turn
+
+
+def _says(why):
+    return lambda bucket, mem, all_keys, stop, conn: conn.send((None, why))
+
+
+@pytest.mark.parametrize("whys, reason", [
+    (("stopped", "skipped"), "skipped"), (("timeout", "memory"), "memory"), (("stopped", "timeout"), "timeout"),
+    ((None, "stopped"), "stopped"), ((None, None), None),
+])
+def test_the_parent_gives_the_gravest_reason_a_worker_stopped_for(monkeypatch, whys, reason):
+    tasks, _ = _fake_workers(monkeypatch, *map(_says, whys))
+    assert L._in_workers(tasks, 2, "register", None, True, None, None, False, lambda i, e: None) == reason
+
+
+def test_a_worker_that_dies_without_a_word_ran_out_of_memory(monkeypatch):
+    tasks, _ = _fake_workers(monkeypatch, lambda *a: os._exit(0), _says(None))
+    assert L._in_workers(tasks, 2, "register", None, True, None, None, False, lambda i, e: None) == "memory"
+
+
+@pytest.mark.parametrize("all_keys, last", [(False, "stopped"), (True, "ran on")])
+def test_an_invalid_key_stops_the_other_workers_unless_all_keys_are_wanted(monkeypatch, all_keys, last):
+    def invalid(bucket, mem, all_keys, stop, conn):
+        conn.send((bucket[0][0], {"valid": False, "share": mem}))
+        conn.send((None, None))
+
+    def waits(bucket, mem, all_keys, stop, conn):
+        conn.send((None, "stopped" if stop.wait(3) else "ran on"))
+    tasks, _ = _fake_workers(monkeypatch, invalid, waits)
+    got = {}
+    why = L._in_workers(tasks, 2, "register", None, True, None, 1000, all_keys, got.__setitem__)
+    assert got == {0: {"valid": False, "share": 500}}  # the memory budget shared between the workers
+    assert why == (last if last == "stopped" else None)
