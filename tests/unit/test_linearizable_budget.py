@@ -76,6 +76,8 @@ def test_what_looks_like_jepsen_independent_tuples(values, looks):
 def test_split_and_its_error():
     assert L._split([1, None], 0) == (1, None) and L._split((2, [3, 4]), 0) == (2, [3, 4])
     assert L._split({"key": "a", "value": 7}, 0) == ("a", 7)
+    with pytest.raises(L.HistoryError, match=r"got \[1, 2, 3\]"):
+        L._split([1, 2, 3], 0)  # a list, but no pair
     with pytest.raises(L.HistoryError) as err:
         L._split("x", 5)
     assert str(err.value) == "with --independent every value is a [k v] tuple, got 'x'" and err.value.index == 5
