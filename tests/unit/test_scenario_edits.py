@@ -109,14 +109,22 @@ def _pause(rs):
     return t, t + seconds
 
 
-def _write_inside_the_pause(rs):
-    t, end = _pause(rs)
+def _acked_at(rs, when):
+    """The first write acknowledged after the pause, acknowledged at ``when`` instead."""
+    _, end = _pause(rs)
     i = next(i for i, r in enumerate(rs) if r["kind"] == "client" and r.get("lane") == "wait1" and r["type"] == "ok"
              and r["time"] > end)
     j = max(j for j in range(i) if rs[j]["kind"] == "client" and rs[j]["process"] == rs[i]["process"])
-    inside = (t + end) / 2
     return _resorted([r for k, r in enumerate(rs) if k not in (i, j)]
-                     + [{**rs[j], "time": inside - 0.01}, {**rs[i], "time": inside}])
+                     + [{**rs[j], "time": when - 0.01}, {**rs[i], "time": when}])
+
+
+def _write_early_in_the_pause(rs):
+    return _acked_at(rs, _pause(rs)[0] + 0.5)  # just past the 0.3 s the pause takes to start
+
+
+def _write_late_in_the_pause(rs):
+    return _acked_at(rs, _pause(rs)[1] - 0.5)
 
 
 def _writes_resume_late(rs):
@@ -174,7 +182,8 @@ CASES = [
     ("ha-suite.jsonl.gz", "retry_backoff", _sleep_past_the_cap, {CAPPED: False, RETRIED: True}),
     ("ha-suite.jsonl.gz", "retry_backoff", _a_short_sleep, {GROWS: False, CAPPED: True}),
     ("ha-suite.jsonl.gz", "retry_backoff", _no_switch_woke_it, {GROWS: False, CAPPED: True}),
-    ("generated-ha.jsonl.gz", "client_pause", _write_inside_the_pause, {HELD_WRITES: False, READS: True}),
+    ("generated-ha.jsonl.gz", "client_pause", _write_early_in_the_pause, {HELD_WRITES: False, READS: True}),
+    ("generated-ha.jsonl.gz", "client_pause", _write_late_in_the_pause, {HELD_WRITES: False, READS: True}),
     ("generated-ha.jsonl.gz", "client_pause", _writes_resume_late, {RESUMED: False, HELD_WRITES: True}),
     ("generated-ha.jsonl.gz", "client_pause", _no_reads_in_the_pause, {READS: False, RESUMED: True}),
     ("generated-ha.jsonl.gz", "client_pause", _odown_in_the_pause, {NO_ODOWN: False, READS: True}),
