@@ -231,7 +231,8 @@ def test_gzip_without_a_known_inner_extension_is_told_by_the_content(tmp_path, n
 @pytest.mark.parametrize("text, value", [
     ("5N", 5), ("-5", -5), ("+5", 5), ("1.5M", 1.5), ("-2.5e1", -25.0), ("3/4", 0.75), ("-3/4", -0.75),
     ("+", Symbol("+")), ("-a", Symbol("-a")), ("nil", None), ("true", True), ("false", False),
-    (r"\u0041", "A"), (r"\newline", "\n"), (r"\space", " "), (r"\a", "a"),
+    (r"\u0041", "A"), (r"\u1234", "\u1234"), (r"\u", "u"), (r"\newline", "\n"), (r"\space", " "), (r"\a", "a"),
+    ("[1 #_ 2]", [1]), ("[#_ 1 2 #_ [3]]", [2]),
     ('#uuid "x"', "x"), ('#inst "2020"', "2020"), ("#my/t {:a 1}", {Keyword("a"): 1}),
     ('["a\\nb" "c"]', ["a\nb", "c"]), ('"a\nb"', "a\nb"), ("##Inf", float("inf")),
 ])

@@ -156,11 +156,33 @@ def _epochs_flat(rs):
     return [{**r, "value": 2} if r["kind"] == "server" and r["f"] == "epoch" else r for r in rs]
 
 
+# -- discovery: where everyone says the master is, after the failover ------------------------------------
+def _last(rs, f, value):
+    """A last ``f`` sample after every other record, with ``value(old)`` as its value."""
+    last = [r for r in rs if r["kind"] == "server" and r["f"] == f][-1]
+    return rs + [{**last, "time": rs[-1]["time"] + 0.1, "value": value(last["value"])}]
+
+
+def _a_sentinel_names_the_old_master(rs):
+    return _last(rs, "sentinels", lambda v: {**v, "valkey-sentinel3": {**v["valkey-sentinel3"],
+                                                                          "master": "valkey-master"}})
+
+
+def _a_sentinel_is_silent(rs):
+    return _last(rs, "sentinels", lambda v: {k: x for k, x in v.items() if k != "valkey-sentinel3"})
+
+
+def _two_masters_last(rs):
+    return _last(rs, "roles", lambda v: {**v, "masters": ["valkey-master", "valkey-replica1"]})
+
+
 HELD = "the master stayed down without quorum for >= 3x down-after"
 NOT_PROMOTED = "no replica promoted while 1 of 3 Sentinels ran"
 SDOWN = "the lone Sentinel saw the master down (+sdown)"
 NO_SWITCH = "no Sentinel published +switch-master without the quorum"
 FAILED_OVER = "with the quorum back, Sentinel failed over to a replica"
+NAMED = "every Sentinel names the master +switch-master announced"
+ONLY_IT = "that node, and only it, answers role:master (sampled INFO)"
 RETRIED = "the client retried during the failover"
 CAPPED = "every measured sleep is at most the cap (1.0s + jitter)"
 GROWS = "sleeps grow: retry n sleeps at least min(base*2^(n-1), cap), unless +switch-master woke it"
@@ -178,6 +200,9 @@ CASES = [
     ("ha-suite.jsonl.gz", "quorum_safety", _lone_silent, {SDOWN: None, NO_SWITCH: None, FAILED_OVER: True}),
     ("ha-suite.jsonl.gz", "quorum_safety", _quorum_back_too_soon, {HELD: False}),
     ("ha-suite.jsonl.gz", "quorum_safety", _never_switched, {FAILED_OVER: None, NO_SWITCH: True}),
+    ("ha-suite.jsonl.gz", "discovery", _a_sentinel_names_the_old_master, {NAMED: False, ONLY_IT: True}),
+    ("ha-suite.jsonl.gz", "discovery", _a_sentinel_is_silent, {NAMED: False, ONLY_IT: True}),
+    ("ha-suite.jsonl.gz", "discovery", _two_masters_last, {ONLY_IT: False, NAMED: True}),
     ("ha-suite.jsonl.gz", "retry_backoff", _no_retries, {RETRIED: False, CAPPED: None, GROWS: None}),
     ("ha-suite.jsonl.gz", "retry_backoff", _sleep_past_the_cap, {CAPPED: False, RETRIED: True}),
     ("ha-suite.jsonl.gz", "retry_backoff", _a_short_sleep, {GROWS: False, CAPPED: True}),
