@@ -24,7 +24,7 @@ from valkey_lab.ha import bench as bench_ha
 from valkey_lab.bench import linearizability
 from valkey_lab.runner.cli import OneLineParser, default_console
 from valkey_lab.history.recorder import RunRecorder
-from valkey_lab.util import LabError, WaitTimeout, now
+from valkey_lab.util import LabError, WaitTimeout, now, prog
 
 
 def machine() -> dict:
@@ -103,7 +103,7 @@ def external_targets(args) -> Optional[str]:
 
 
 def main(argv=None) -> int:
-    p = OneLineParser(prog="bench.py", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog=prog("bench.py", "valkey-lab-bench"), description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=5, help="failovers per topology (default 5)")
     p.add_argument("--topology", choices=["ha", "cluster", "both"], default="both")
     p.add_argument("--json", metavar="FILE", default="reports/bench.json")

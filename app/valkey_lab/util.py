@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Callable, Optional, TypeVar
@@ -28,6 +29,12 @@ class WaitTimeout(Exception):
         self.what, self.timeout, self.last = what, timeout, last
         detail = f" (last: {last!r})" if last is not None else ""
         super().__init__(f"timed out after {timeout:.1f}s waiting for {what}{detail}")
+
+
+def prog(script: str, command: str) -> str:
+    """A CLI's name in its usage and errors: its console script's when run as one (pip install),
+    else the spec's script (app/ha_test.py)."""
+    return command if Path(sys.argv[0] if sys.argv else "").name == command else script
 
 
 def now() -> float:

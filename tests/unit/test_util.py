@@ -1,7 +1,9 @@
-from valkey_lab.clients.retry import acked_write
-from valkey_lab.util import hold_for, wait_for, WaitTimeout
+import sys
 
 import pytest
+
+from valkey_lab.clients.retry import acked_write
+from valkey_lab.util import hold_for, wait_for, WaitTimeout
 
 
 def test_acked_write_repeats_short_waits_until_the_replicas_acknowledge():
@@ -32,3 +34,17 @@ def test_hold_for_reports_the_first_violation():
     values = iter([0, 0, 5, 0])
     assert hold_for(lambda: next(values, 0), 1.0, bad=lambda v: v > 0, interval=0.001) == 5
     assert hold_for(lambda: 0, 0.05, bad=lambda v: v > 0, interval=0.01) is None
+
+
+def test_a_command_names_itself_as_it_was_run(monkeypatch, capsys):
+    """Under its console script (pip install), a CLI's usage and errors say valkey-lab-ha, not ha_test.py."""
+    from valkey_lab.checkers import cli as check_cli
+    from valkey_lab.ha import cli as ha_cli
+    for argv0, main, name in (("/venv/bin/valkey-lab-check", check_cli.main, "valkey-lab-check"),
+                              ("app/check.py", check_cli.main, "check.py"),
+                              ("/venv/bin/valkey-lab-ha", ha_cli.main, "valkey-lab-ha"),
+                              ("app/ha_test.py", ha_cli.main, "ha_test.py")):
+        monkeypatch.setattr(sys, "argv", [argv0])
+        with pytest.raises(SystemExit) as e:
+            main(["--no-such-option"])
+        assert e.value.code == 2 and capsys.readouterr().err.startswith(f"{name}: ")

@@ -22,6 +22,7 @@ from typing import Any, Optional
 from valkey_lab.checkers.linearizable import (DEFAULT_MAX_MEMORY, DEFAULT_TIMEOUT, MODELS, NIL_READS, HistoryError,
                                               check)
 from valkey_lab.history.edn import HistoryFormatError, loads, read_history_lines, write_edn
+from valkey_lab.util import prog
 
 _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*", re.I)
 
@@ -73,7 +74,7 @@ def parse_init(text: str, model: str) -> Any:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="check.py", description="Check histories for linearizability (Wing-Gong-Lowe search).")
+    p = _Parser(prog=prog("check.py", "valkey-lab-check"), description="Check histories for linearizability (Wing-Gong-Lowe search).")
     p.add_argument("histories", nargs="+", metavar="HISTORY", help="history files (.edn Jepsen or .jsonl lab)")
     p.add_argument("--model", choices=MODELS, default="register",
                    help="register: read/write/cas; kv: get/put/append per key (default register)")

@@ -29,7 +29,7 @@ from valkey_lab.runner.scenario import SKIPPED, Scenario, judge, resolve, suite_
 from valkey_lab.history.model import HistoryError, load_jsonl, meta_of
 from valkey_lab.history.recorder import RunRecorder
 from valkey_lab.report import render
-from valkey_lab.util import LabError, WaitTimeout, now
+from valkey_lab.util import LabError, WaitTimeout, now, prog
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -398,7 +398,7 @@ def run_random(suite: str, args: argparse.Namespace, scenarios: list[Scenario], 
 
 def main(suite: str, description: str, scenarios: list[Scenario], methods: dict, open_lab, argv=None,
          watch=None, random_suite=None) -> int:
-    args = parser(f"{suite}_test.py", description, scenarios, random_suite).parse_args(argv)
+    args = parser(prog(f"{suite}_test.py", f"valkey-lab-{suite}"), description, scenarios, random_suite).parse_args(argv)
     return run(suite, args, scenarios, methods, open_lab, watch=watch, random_suite=random_suite)
 
 
