@@ -64,10 +64,6 @@ class BackgroundLoop:
                     self.last_error = exc
         self.closing()
 
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
     def __enter__(self):
         return self.start()
 

@@ -374,20 +374,6 @@ class ClusterClient:
         node = self.rc.get_node_from_key(key)
         return node.host, int(node.port)
 
-    def slot_map(self) -> list[dict]:
-        """The slot map this client holds: [{slots, primary, replicas}] as address strings."""
-        cache = self.rc.nodes_manager.slots_cache
-        rows: list[dict] = []
-        for slot in sorted(cache):
-            nodes = cache[slot]
-            primary, replicas = nodes[0].name, sorted(n.name for n in nodes[1:])
-            if rows and rows[-1]["primary"] == primary and rows[-1]["replicas"] == replicas \
-                    and rows[-1]["end"] == slot - 1:
-                rows[-1]["end"] = slot
-            else:
-                rows.append({"start": slot, "end": slot, "primary": primary, "replicas": replicas})
-        return [{"slots": f"{r['start']}-{r['end']}", "primary": r["primary"], "replicas": r["replicas"]} for r in rows]
-
     def report(self) -> dict:
         """What this client saw, for the suite report."""
         watch = {} if self.watcher is None else {"watcher": {"polls": self.watcher.polls,

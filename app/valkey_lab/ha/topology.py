@@ -131,9 +131,6 @@ class HATopology(NodeClients):
             return None
         return self.backend.node_at((host, int(port)))
 
-    def sentinel_views(self) -> dict[str, Optional[str]]:
-        return {s: self.sentinel_master(s) for s in SENTINELS}
-
     def agreed_master(self, sentinels: list[str] = SENTINELS) -> Optional[str]:
         """The master every given Sentinel names, or None while they disagree or are silent."""
         views = {self.sentinel_master(s) for s in sentinels}
