@@ -102,6 +102,17 @@ def external_targets(args) -> Optional[str]:
     return None
 
 
+PICTURES = {"ha": "failover-ha.svg", "cluster": "failover-cluster.svg", "linearizability": "linearizability-curve.svg"}
+
+
+def pictures(report: dict, svg_dir) -> dict:
+    """name -> SVG text of the pictures this run drew (a file left by an earlier run is not shown)."""
+    if not svg_dir:
+        return {}
+    found = {name: Path(svg_dir) / name for part, name in PICTURES.items() if part in report}
+    return {name: path.read_text() for name, path in found.items() if path.exists()}
+
+
 def main(argv=None) -> int:
     p = OneLineParser(prog=prog("bench.py", "valkey-lab-bench"), description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=5, help="failovers per topology (default 5)")
@@ -185,8 +196,7 @@ def main(argv=None) -> int:
     console.print(f"report written to {args.json}" + (f", pictures in {args.svg_dir}/" if args.svg_dir else ""))
     if args.html:
         from valkey_lab.report.html import bench_pages
-        svgs = {f"failover-{t}.svg": (Path(args.svg_dir) / f"failover-{t}.svg").read_text() for t in ("ha", "cluster")
-                if t in report and args.svg_dir and (Path(args.svg_dir) / f"failover-{t}.svg").exists()}
+        svgs = pictures(report, args.svg_dir)
         out = Path(args.html)
         out.parent.mkdir(parents=True, exist_ok=True)
         for name, text in bench_pages(json.loads(json.dumps(recorder.records(), default=str)), report, svgs,

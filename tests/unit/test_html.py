@@ -430,3 +430,13 @@ def test_check_py_writes_one_page_for_its_histories(tmp_path, capsys):
     dom = Dom(out.read_text())
     assert [a["data-status"] for a in dom.find("div", **{"class": "verdict"})] == ["fail", "pass"]
     assert len(dom.find("section", **{"class": "run"})) == 2
+
+
+def test_the_bench_page_shows_this_runs_pictures_and_only_them(tmp_path):
+    from valkey_lab.bench_cli import pictures
+    for name in ("failover-ha.svg", "failover-cluster.svg", "linearizability-curve.svg"):
+        (tmp_path / name).write_text(f"<svg>{name}</svg>")
+    got = pictures({"ha": {}, "linearizability": []}, str(tmp_path))  # no cluster this run: its file is stale
+    assert got == {"failover-ha.svg": "<svg>failover-ha.svg</svg>",
+                   "linearizability-curve.svg": "<svg>linearizability-curve.svg</svg>"}
+    assert pictures({"ha": {}}, None) == {} and pictures({"cluster": {}}, str(tmp_path / "none")) == {}
