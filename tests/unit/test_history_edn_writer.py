@@ -1,5 +1,7 @@
 """Writing Jepsen EDN (history/edn.py): one op per line, the fields in Jepsen's order, the
 nemesis as a keyword process, an index that counts written ops only, strings escaped."""
+import pytest
+
 from valkey_lab.history.edn import dumps, edn_lines, op_to_edn, write_edn
 
 
@@ -46,3 +48,13 @@ def test_write_edn_one_line_per_op(tmp_path):
 
 def test_strings_are_escaped():
     assert dumps('a\\b"c\nd\te\rf\x01') == '"a\\\\b\\"c\\nd\\te\\rf\\u0001"'
+
+
+@pytest.mark.parametrize("value, edn", [
+    (float("nan"), "##NaN"), (float("inf"), "##Inf"), (float("-inf"), "##-Inf"), (0.5, "0.5"),
+    ({2, 1}, "#{1 2}"), (frozenset(), "#{}"), (b"x", '"b\'x\'"'),
+    ({"ok": 1, "true": 2, "nil": 3, "false": 4, "+1x": 5, "1a": 6, "a b": 7},
+     '{:ok 1, "true" 2, "nil" 3, "false" 4, "+1x" 5, "1a" 6, "a b" 7}'),
+])
+def test_values_and_map_keys_as_edn_reads_them_back(value, edn):
+    assert dumps(value) == edn  # a key that would read back as nil, a boolean or a number stays a string

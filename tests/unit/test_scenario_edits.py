@@ -176,6 +176,48 @@ def _two_masters_last(rs):
     return _last(rs, "roles", lambda v: {**v, "masters": ["valkey-master", "valkey-replica1"]})
 
 
+# -- sentinel_stall: a Sentinel frozen, then resumed --------------------------------------------------------
+def _tilt(rs, sign):
+    return next(i for i, r in enumerate(rs) if _event(r, f"{sign}tilt", "valkey-sentinel1"))
+
+
+def _tilt_elsewhere(rs):
+    i = _tilt(rs, "+")
+    return rs[:i] + [{**rs[i], "node": "valkey-sentinel2"}] + rs[i + 1:]
+
+
+def _never_left_tilt(rs):
+    """No -tilt, and the history goes on past the TILT period (a sample 36 s after +tilt)."""
+    late = {**[r for r in rs if r["kind"] == "server" and r["f"] == "roles"][-1],
+            "time": rs[_tilt(rs, "+")]["time"] + 36.0}
+    return [r for k, r in enumerate(rs) if k != _tilt(rs, "-")] + [late]
+
+
+def _cut_before_the_tilt_ends(rs):
+    t = rs[_tilt(rs, "+")]["time"]
+    return [r for r in rs if r["time"] <= t + 10.0]
+
+
+def _acted_after_resuming(rs, node="valkey-sentinel1", after=0.2):
+    resume = _nemesis(rs, "sentinel:1", "end")
+    sdown = {"kind": "server", "f": "sentinel-event", "node": node, "run": rs[0]["run"], "time": resume + after,
+             "value": {"event": "+sdown", "data": "master myvalkey 127.0.1.3 6402"}}
+    return _resorted(rs + [sdown])
+
+
+def _acted_just_before_resuming(rs):
+    return _acted_after_resuming(rs, after=-0.3)
+
+
+def _another_sentinel_acted(rs):
+    return _acted_after_resuming(rs, node="valkey-sentinel2")
+
+
+def _clients_stopped(rs):
+    t = _nemesis(rs, "sentinel:1", "start")
+    return _drop_ops(rs, lambda r: r.get("lane") == "wait1" and t + 1.0 <= r["time"] <= t + 4.0)
+
+
 HELD = "the master stayed down without quorum for >= 3x down-after"
 NOT_PROMOTED = "no replica promoted while 1 of 3 Sentinels ran"
 SDOWN = "the lone Sentinel saw the master down (+sdown)"
@@ -183,6 +225,11 @@ NO_SWITCH = "no Sentinel published +switch-master without the quorum"
 FAILED_OVER = "with the quorum back, Sentinel failed over to a replica"
 NAMED = "every Sentinel names the master +switch-master announced"
 ONLY_IT = "that node, and only it, answers role:master (sampled INFO)"
+TILT = "valkey-sentinel1 entered TILT after it resumed (+tilt)"
+LEFT_TILT = "valkey-sentinel1 left TILT later (-tilt, after Sentinel's 30 s TILT period)"
+ACTED = ("valkey-sentinel1 acted on nothing it learnt before the stall (no +sdown, +odown, +try-failover, "
+         "+elected-leader, +switch-master)")
+NEVER_STOPPED = "the clients never stopped: no wait between two acknowledged writes as long as down-after"
 RETRIED = "the client retried during the failover"
 CAPPED = "every measured sleep is at most the cap (1.0s + jitter)"
 GROWS = "sleeps grow: retry n sleeps at least min(base*2^(n-1), cap), unless +switch-master woke it"
@@ -203,6 +250,13 @@ CASES = [
     ("ha-suite.jsonl.gz", "discovery", _a_sentinel_names_the_old_master, {NAMED: False, ONLY_IT: True}),
     ("ha-suite.jsonl.gz", "discovery", _a_sentinel_is_silent, {NAMED: False, ONLY_IT: True}),
     ("ha-suite.jsonl.gz", "discovery", _two_masters_last, {ONLY_IT: False, NAMED: True}),
+    ("ha-generated.jsonl.gz", "sentinel_stall", _tilt_elsewhere, {TILT: False}),
+    ("ha-generated.jsonl.gz", "sentinel_stall", _never_left_tilt, {LEFT_TILT: False, TILT: True}),
+    ("ha-generated.jsonl.gz", "sentinel_stall", _cut_before_the_tilt_ends, {LEFT_TILT: None, TILT: True}),
+    ("ha-generated.jsonl.gz", "sentinel_stall", _acted_after_resuming, {ACTED: False, TILT: True}),
+    ("ha-generated.jsonl.gz", "sentinel_stall", _acted_just_before_resuming, {ACTED: False, TILT: True}),
+    ("ha-generated.jsonl.gz", "sentinel_stall", _another_sentinel_acted, {ACTED: True, TILT: True}),
+    ("ha-generated.jsonl.gz", "sentinel_stall", _clients_stopped, {NEVER_STOPPED: False, ACTED: True}),
     ("ha-suite.jsonl.gz", "retry_backoff", _no_retries, {RETRIED: False, CAPPED: None, GROWS: None}),
     ("ha-suite.jsonl.gz", "retry_backoff", _sleep_past_the_cap, {CAPPED: False, RETRIED: True}),
     ("ha-suite.jsonl.gz", "retry_backoff", _a_short_sleep, {GROWS: False, CAPPED: True}),
