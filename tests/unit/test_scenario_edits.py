@@ -218,6 +218,39 @@ def _clients_stopped(rs):
     return _drop_ops(rs, lambda r: r.get("lane") == "wait1" and t + 1.0 <= r["time"] <= t + 4.0)
 
 
+# -- cluster shard_loss: a primary and its replica killed ---------------------------------------------------
+def _probe(lane, **change):
+    def edit(rs):
+        i = max(i for i, r in enumerate(rs) if r.get("lane") == lane and r["type"] != "invoke")
+        return rs[:i] + [{**rs[i], **change}] + rs[i + 1:]
+    edit.__name__ = f"_{lane}_" + "_".join(f"{k}_{str(v).split(':')[0]}" for k, v in change.items())
+    return edit
+
+
+def _probe_hangs(rs):
+    i = max(i for i, r in enumerate(rs) if r.get("lane") == "probe-client" and r["type"] != "invoke")
+    return _resorted(rs[:i] + rs[i + 1:] + [{**rs[i], "time": rs[i - 1]["time"] + 2.5}])  # budget 1 s (+1)
+
+
+# -- cluster bus_partition: node-7000's cluster bus cut, its data port open ----------------------------------
+def _direct_errors_as(error):
+    def edit(rs):
+        return [{**r, "error": f"{error}: edited"} if r.get("lane") == "direct" and r["type"] == "fail" else r
+                for r in rs]
+    edit.__name__ = f"_direct_refused_as_{error}"
+    return edit
+
+
+def _direct_acked_late(rs):
+    """node-7000 acknowledges a write long after it saw itself in the minority."""
+    t = _nemesis(rs, "node-7000", "start")
+    i = max(i for i, r in enumerate(rs) if r.get("lane") == "direct" and r["type"] == "ok" and r["time"] < t + 5.0)
+    j = max(j for j in range(i) if rs[j]["kind"] == "client" and rs[j]["process"] == rs[i]["process"])
+    moved = {"process": 10 ** 6}  # a process of its own: the original one went on with other ops
+    return _resorted([r for k, r in enumerate(rs) if k not in (i, j)]
+                     + [{**rs[j], **moved, "time": t + 5.4}, {**rs[i], **moved, "time": t + 5.5}])  # 3 s + 2
+
+
 HELD = "the master stayed down without quorum for >= 3x down-after"
 NOT_PROMOTED = "no replica promoted while 1 of 3 Sentinels ran"
 SDOWN = "the lone Sentinel saw the master down (+sdown)"
@@ -230,6 +263,12 @@ LEFT_TILT = "valkey-sentinel1 left TILT later (-tilt, after Sentinel's 30 s TILT
 ACTED = ("valkey-sentinel1 acted on nothing it learnt before the stall (no +sdown, +odown, +try-failover, "
          "+elected-leader, +switch-master)")
 NEVER_STOPPED = "the clients never stopped: no wait between two acknowledged writes as long as down-after"
+PLAIN = "a node asked for a lost slot says so: MOVED to the dead owner, or CLUSTERDOWN (never accepts it)"
+CLIENT = "the cluster client fails on a lost slot with an error, within its budget (not a hang)"
+ANSWERED = ("clients still reached node-7000's data port: every write sent straight to it was answered "
+            "(acknowledged or refused, never a timeout)")
+STOPPED_ACKING = ("node-7000 stopped acknowledging them once it saw itself in the minority (cluster_state fail), "
+                  "within node-timeout + 2 s of the cut")
 RETRIED = "the client retried during the failover"
 CAPPED = "every measured sleep is at most the cap (1.0s + jitter)"
 GROWS = "sleeps grow: retry n sleeps at least min(base*2^(n-1), cap), unless +switch-master woke it"
@@ -257,6 +296,16 @@ CASES = [
     ("ha-generated.jsonl.gz", "sentinel_stall", _acted_just_before_resuming, {ACTED: False, TILT: True}),
     ("ha-generated.jsonl.gz", "sentinel_stall", _another_sentinel_acted, {ACTED: True, TILT: True}),
     ("ha-generated.jsonl.gz", "sentinel_stall", _clients_stopped, {NEVER_STOPPED: False, ACTED: True}),
+    ("cluster-faults.jsonl.gz", "shard_loss", _probe("probe-plain", type="ok"), {PLAIN: False, CLIENT: True}),
+    ("cluster-faults.jsonl.gz", "shard_loss", _probe("probe-plain", error="ConnectionError: x"), {PLAIN: False}),
+    ("cluster-faults.jsonl.gz", "shard_loss", _probe("probe-plain", error="ClusterDownError: x"), {PLAIN: True}),
+    ("cluster-faults.jsonl.gz", "shard_loss", _probe("probe-plain", error="ResponseError: x"), {PLAIN: True}),
+    ("cluster-faults.jsonl.gz", "shard_loss", _probe("probe-client", type="ok"), {CLIENT: False, PLAIN: True}),
+    ("cluster-faults.jsonl.gz", "shard_loss", _probe_hangs, {CLIENT: False, PLAIN: True}),
+    ("generated-cluster.jsonl.gz", "bus_partition", _direct_errors_as("TimeoutError"), {ANSWERED: False}),
+    *[("generated-cluster.jsonl.gz", "bus_partition", _direct_errors_as(e), {ANSWERED: True})
+      for e in ("ResponseError", "TryAgainError", "MovedError")],
+    ("generated-cluster.jsonl.gz", "bus_partition", _direct_acked_late, {STOPPED_ACKING: False, ANSWERED: True}),
     ("ha-suite.jsonl.gz", "retry_backoff", _no_retries, {RETRIED: False, CAPPED: None, GROWS: None}),
     ("ha-suite.jsonl.gz", "retry_backoff", _sleep_past_the_cap, {CAPPED: False, RETRIED: True}),
     ("ha-suite.jsonl.gz", "retry_backoff", _a_short_sleep, {GROWS: False, CAPPED: True}),
