@@ -308,3 +308,10 @@ def test_an_invalid_key_stops_the_other_workers_unless_all_keys_are_wanted(monke
     why = L._in_workers(tasks, 2, "register", None, True, None, 1000, all_keys, got.__setitem__)
     assert got == {0: {"valid": False, "share": 500}}  # the memory budget shared between the workers
     assert why == (last if last == "stopped" else None)
+
+
+def test_a_worker_that_never_answers_is_given_up_on_two_seconds_past_the_deadline(monkeypatch):
+    import time as clock
+    tasks, _ = _fake_workers(monkeypatch, lambda *a: clock.sleep(5), _says(None))
+    # deadline 0.0 on the monotonic clock: long past, so the parent stops waiting at once
+    assert L._in_workers(tasks, 2, "register", None, True, 0.0, None, False, lambda i, e: None) == "timeout"

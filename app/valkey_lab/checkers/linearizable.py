@@ -871,15 +871,15 @@ def _overwritten(ops: list[_Op], init: Any) -> dict:
 
 def _tileable(s: str, pieces: set, lens: list) -> bool:
     """Can ``s`` be cut into append values (each usable any number of times)?"""
-    reach = bytearray(len(s) + 1)
-    reach[0] = 1
+    reach = bytearray(len(s) + 1)  # pragma: no mutate - a longer array or another truthy mark is equivalent
+    reach[0] = 1  # pragma: no mutate - any truthy mark
     for i in range(len(s)):
         if reach[i]:
             for ln in lens:  # ascending
                 if i + ln > len(s):
                     break
                 if s[i:i + ln] in pieces:
-                    reach[i + ln] = 1
+                    reach[i + ln] = 1  # pragma: no mutate - any truthy mark
     return bool(reach[len(s)])
 
 
@@ -1052,7 +1052,7 @@ def _in_workers(tasks: list, jobs: int, model: str, init: Any, optimize: bool, d
     """The keys spread over ``jobs`` forked processes, ``max_memory`` shared between them."""
     import multiprocessing
     from multiprocessing.connection import wait
-    ctx = multiprocessing.get_context("fork")
+    ctx = multiprocessing.get_context("fork")  # pragma: no mutate - process plumbing, no verdict depends on it
     buckets = _lpt(tasks, jobs)
     share = None if max_memory is None else max_memory // len(buckets)
     stop = ctx.Event()
@@ -1060,9 +1060,9 @@ def _in_workers(tasks: list, jobs: int, model: str, init: Any, optimize: bool, d
     sys.stderr.flush()
     procs, conns = [], []
     for bucket in buckets:
-        r, w = ctx.Pipe(duplex=False)
+        r, w = ctx.Pipe(duplex=False)  # pragma: no mutate - plumbing
         p = ctx.Process(target=_worker, args=(bucket, model, init, optimize, deadline, share, all_keys, stop, w),
-                        daemon=True)
+                        daemon=True)  # pragma: no mutate - plumbing (a dead parent takes its workers)
         p.start()
         w.close()
         procs.append(p)
@@ -1071,7 +1071,7 @@ def _in_workers(tasks: list, jobs: int, model: str, init: Any, optimize: bool, d
     try:
         alive = list(conns)
         while alive:
-            for c in wait(alive, timeout=0.1):
+            for c in wait(alive, timeout=0.1):  # pragma: no mutate - polling period only
                 try:
                     i, msg = c.recv()
                 except EOFError:  # died without a word: the kernel's OOM killer, most likely
@@ -1093,7 +1093,7 @@ def _in_workers(tasks: list, jobs: int, model: str, init: Any, optimize: bool, d
     finally:
         stop.set()
         for p in procs:
-            p.join(timeout=1)
+            p.join(timeout=1)  # pragma: no mutate - a grace period before the kill
             if p.is_alive():
                 p.kill()
                 p.join()

@@ -330,7 +330,7 @@ def _flat_lines(text: str) -> Optional[list[tuple[dict, int, str]]]:
 def read_edn_lines(path: Union[str, Path], text: Optional[str] = None) -> tuple[list[dict], list[int]]:
     """Records and the line each starts on. One op map per line, or one vector of them."""
     if text is None:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")  # pragma: no mutate - codec names ignore case
     try:
         ops = _flat_lines(text)
     except _EdnError:
@@ -389,7 +389,7 @@ def read_jsonl(path: Union[str, Path], text: Optional[str] = None) -> list[dict]
 def read_jsonl_lines(path: Union[str, Path], text: Optional[str] = None) -> tuple[list[dict], list[int]]:
     """The lab's history.jsonl: meta, client, nemesis and server records, one per line."""
     if text is None:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")  # pragma: no mutate - codec names ignore case
     records, lines = [], []
     for n, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
@@ -419,12 +419,12 @@ def read_history_lines(path: Union[str, Path]) -> tuple[list[dict], list[int]]:
     suffix = path.suffix.lower()
     if suffix == ".gz":
         try:
-            text = gzip.decompress(path.read_bytes()).decode("utf-8")
+            text = gzip.decompress(path.read_bytes()).decode("utf-8")  # pragma: no mutate - codec names ignore case
         except (OSError, EOFError) as e:
             raise HistoryFormatError(path, None, f"not a gzip file ({e})") from None
         suffix = Path(path.stem).suffix.lower()
     else:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")  # pragma: no mutate - codec names ignore case
     if suffix == ".edn":
         return read_edn_lines(path, text)
     if suffix in (".jsonl", ".json", ".ndjson"):
