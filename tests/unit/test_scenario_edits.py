@@ -90,6 +90,10 @@ def _no_retries(rs):
     return [r for r in rs if not (r["kind"] == "client-event" and r["f"] == "retry")]
 
 
+def _one_retry(rs):
+    return [r for r in rs if not (r["kind"] == "client-event" and r["f"] == "retry" and r["value"]["retry"] > 1)]
+
+
 def _sleep_past_the_cap(rs):
     return _slept(rs, 6, 1.3)  # cap 1.0 s + 0.05 s jitter + 0.1 s slack
 
@@ -307,6 +311,7 @@ CASES = [
       for e in ("ResponseError", "TryAgainError", "MovedError")],
     ("generated-cluster.jsonl.gz", "bus_partition", _direct_acked_late, {STOPPED_ACKING: False, ANSWERED: True}),
     ("ha-suite.jsonl.gz", "retry_backoff", _no_retries, {RETRIED: False, CAPPED: None, GROWS: None}),
+    ("ha-suite.jsonl.gz", "retry_backoff", _one_retry, {RETRIED: True, CAPPED: True, GROWS: True}),
     ("ha-suite.jsonl.gz", "retry_backoff", _sleep_past_the_cap, {CAPPED: False, RETRIED: True}),
     ("ha-suite.jsonl.gz", "retry_backoff", _a_short_sleep, {GROWS: False, CAPPED: True}),
     ("ha-suite.jsonl.gz", "retry_backoff", _no_switch_woke_it, {GROWS: False, CAPPED: True}),
