@@ -358,3 +358,18 @@ def test_a_violation_is_explained_by_the_lost_window_of_some_fault(explains):
     assert explains(nothing, got(19.5)).valid is None        # no fault: nothing to explain it by
     assert explains(nothing, {"valid": True}).valid is True
     assert explains(RunView(h.records, "r", default), {"valid": None}).valid is None
+
+
+def test_a_cluster_window_counts_what_was_invoked_in_it():
+    h = H()
+    h.op("write", "k1", "a", 10.0, 10.1, lane="node-7000")              # at the window's start: in
+    h.op("write", "k2", "b", 10.5, 12.5, lane="node-7000")              # 2 s latency, completes at the edge
+    h.op("write", "k3", "c", 11.0, 11.2, lane="node-7000", type="fail")
+    h.op("write", "k4", "d", 11.5, 13.0, lane="node-7000", type="info")
+    h.op("write", "k5", "e", 12.5, 12.6, lane="node-7000")              # invoked at the end: out
+    h.op("write", "k6", "f", 9.0, 10.2, lane="node-7000")               # invoked before: out
+    got = cc._window(h.view(), "node-7000", 10.0, 12.5)
+    assert got == {"ok": 2, "fail": 1, "info": 1, "ok_per_s": 0.8, "latency_p99_ms": 2000.0, "longest_gap_s": 2.4}
+    assert cc._window(h.view(), "node-7000", 10.0, 10.0)["ok_per_s"] is None
+    empty = cc._window(h.view(), "node-7001", 10.0, 12.5)
+    assert empty == {"ok": 0, "fail": 0, "info": 0, "ok_per_s": 0.0, "latency_p99_ms": None, "longest_gap_s": 2.5}
