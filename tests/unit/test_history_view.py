@@ -271,3 +271,13 @@ def test_node_of_and_address_without_settings():
 
 def test_address_of_a_node(h):
     assert h.address("n1") == "10.0.0.1:6379" and h.address("n3") is None
+
+
+def test_a_round_of_a_run_is_judged_with_the_runs_settings():
+    records = [{"kind": "meta", "settings": {"down_after_s": 5.0}},
+               {"kind": "harness", "f": "steady", "run": "partition:with", "time": 1.0, "value": {}},
+               {"kind": "harness", "f": "steady", "run": "partition:without", "time": 2.0, "value": {}}]
+    h = RunView(records, "partition", {"down_after_s": 2.0})  # the caller's settings, not the meta's
+    with_ = h.round("partition:with")
+    assert [r["time"] for r in with_.records] == [1.0] and with_.settings == {"down_after_s": 2.0}
+    assert with_.name == "partition:with" and with_.all_records is records

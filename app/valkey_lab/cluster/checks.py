@@ -651,8 +651,8 @@ def _judge_round(h: RunView, r: ScenarioResult, guarded: bool) -> dict:
 
 
 def partition(h: RunView, r: ScenarioResult) -> None:
-    without = _judge_round(RunView(h.all_records, "partition:without", h.settings), r, guarded=False)
-    guarded = _judge_round(RunView(h.all_records, "partition:with", h.settings), r, guarded=True)
+    without = _judge_round(h.round("partition:without"), r, guarded=False)
+    guarded = _judge_round(h.round("partition:with"), r, guarded=True)
     r.metrics.update({"lost_acked_without_min_replicas": without.get("lost_acknowledged"),
                       "lost_acked_with_min_replicas": guarded.get("lost_acknowledged"),
                       "lost_wait_acked_without": without.get("lost_wait_acknowledged"),
@@ -663,7 +663,7 @@ def partition(h: RunView, r: ScenarioResult) -> None:
                       "write_window_after_promotion_s": WINDOW_AFTER_PROMOTION_S,
                       "node_timeout_ms": int(h.settings["node_timeout_s"] * 1000)})
     r.details["rounds"] = [{"round": "without", **without}, {"round": "with min-replicas-to-write 1", **guarded}]
-    _layout_back(RunView(h.all_records, "partition:with", h.settings), r)
+    _layout_back(h.round("partition:with"), r)
 
 
 def linearizable_kill(h: RunView, r: ScenarioResult) -> None:
@@ -803,7 +803,7 @@ def packet_loss(h: RunView, r: ScenarioResult) -> None:
     node-7000's slots are served again. What the cluster and the clients did is measured."""
     rounds = []
     for percent in LOSS_PERCENTS:
-        v, label = RunView(h.all_records, f"loss:{percent}", h.settings), f"{percent} % loss: "
+        v, label = h.round(f"loss:{percent}"), f"{percent} % loss: "
         t, heal = v.t_fault(), v.heal()
         if not v or t is None or heal is None:
             r.check(f"{label}the round ran (a loss fault and its heal)", None, missing="the round's nemesis ops")
@@ -832,7 +832,7 @@ def packet_loss(h: RunView, r: ScenarioResult) -> None:
         r.metrics[f"loss_{percent}_ok_per_s"] = row["ok_per_s"]
         r.metrics[f"loss_{percent}_promoted"] = row["promoted"]
     r.details["rounds"] = rounds
-    _layout_back(RunView(h.all_records, f"loss:{LOSS_PERCENTS[-1]}", h.settings), r)
+    _layout_back(h.round(f"loss:{LOSS_PERCENTS[-1]}"), r)
 
 
 # ================================================================================ seeded random schedules

@@ -513,8 +513,8 @@ def _judge_round(h: RunView, r: ScenarioResult, guarded: bool) -> dict:
 
 
 def partition(h: RunView, r: ScenarioResult) -> None:
-    without = _judge_round(RunView(h.all_records, "partition:without", h.settings), r, guarded=False)
-    guarded = _judge_round(RunView(h.all_records, "partition:with", h.settings), r, guarded=True)
+    without = _judge_round(h.round("partition:without"), r, guarded=False)
+    guarded = _judge_round(h.round("partition:with"), r, guarded=True)
     r.check("min-replicas-to-write lost fewer acknowledged writes", guarded["lost_acknowledged"]
             < without["lost_acknowledged"], {"without": without["lost_acknowledged"],
                                               "with": guarded["lost_acknowledged"]})
@@ -554,10 +554,6 @@ BANDWIDTH_RATES = (("none", None), ("replica", "24mbit"), ("master", "24mbit"))
 WRITE_FS = ("write", "cas", "incr")
 STALE_EVENTS = ("+sdown", "+odown", "+try-failover", "+elected-leader", "+switch-master")
 TILT_PERIOD_S = 30.0  # Sentinel's default (SENTINEL DEBUG tilt-period); the lab leaves it
-
-
-def _round(h: RunView, name: str) -> RunView:
-    return RunView(h.all_records, name, h.settings)
 
 
 def register_only(h: RunView, lanes: tuple = ("register",)) -> RunView:
@@ -683,7 +679,7 @@ def packet_loss(h: RunView, r: ScenarioResult) -> None:
     Sentinel and the clients did is measured."""
     rounds = []
     for percent in LOSS_PERCENTS:
-        v, label = _round(h, f"loss:{percent}"), f"{percent} % loss: "
+        v, label = h.round(f"loss:{percent}"), f"{percent} % loss: "
         t, heal = v.t_fault(), v.heal()
         if not v or t is None or heal is None:
             r.check(f"{label}the round ran (a loss fault and its heal)", None, missing="the round's nemesis ops")
@@ -730,7 +726,7 @@ def one_way(h: RunView, r: ScenarioResult) -> None:
     old master rejoins as a replica and the topology converges."""
     rounds = []
     for direction in ONE_WAY_DIRECTIONS:
-        v = _round(h, f"one_way:{direction}")
+        v = h.round(f"one_way:{direction}")
         label = f"master can't {'send' if direction == 'out' else 'receive'}: "
         if not v or v.t_fault() is None:
             r.check(f"{label}the round ran", None, missing="the round's nemesis ops")
@@ -786,7 +782,7 @@ def bandwidth(h: RunView, r: ScenarioResult) -> None:
     fill = _fill(h)
     rounds = []
     for where, rate in BANDWIDTH_RATES:
-        v, label = _round(h, f"bandwidth:{where}"), f"{where if rate else 'no'} limit: "
+        v, label = h.round(f"bandwidth:{where}"), f"{where if rate else 'no'} limit: "
         resync = (v.server("resync") or [None])[-1] if v else None
         if resync is None:
             r.check(f"{label}the round ran (a replica asked for a full resync)", None,

@@ -20,6 +20,10 @@ class RunView:
     def __bool__(self) -> bool:
         return bool(self.records)
 
+    def round(self, name: str) -> "RunView":
+        """One round of this run ("partition:with"), judged with this run's settings."""
+        return RunView(self.all_records, name, self.settings)
+
     # A judge asks for the same records many times: indexed once per view (the records of a
     # view never change), which keeps a long run's judging linear.
     @cached_property
