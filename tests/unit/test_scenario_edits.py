@@ -282,6 +282,28 @@ def _direct_acked_late(rs):
                      + [{**rs[j], **moved, "time": t + 5.4}, {**rs[i], **moved, "time": t + 5.5}])  # 3 s + 2
 
 
+# -- hung_master: DEBUG SLEEP longer than down-after ---------------------------------------------------------
+def _old_master_wrote(**change):
+    def edit(rs):
+        i = max(i for i, r in enumerate(rs) if r.get("lane") == "old-master" and r["type"] != "invoke")
+        return rs[:i] + [{**rs[i], **change}] + rs[i + 1:]
+    edit.__name__ = "_old_master_" + "_".join(f"{k}_{str(v).split(':')[0]}" for k, v in change.items())
+    return edit
+
+
+def _never_demoted(rs):
+    """Every role sample after the wake still shows the old master as a master."""
+    wake = _nemesis(rs, "master", "end")
+    out = []
+    for r in rs:
+        if r["kind"] == "server" and r["f"] == "roles" and r["time"] >= wake:
+            nodes = {**r["value"]["nodes"], "valkey-master": {"role": "master"}}
+            r = {**r, "value": {**r["value"], "nodes": nodes,
+                                "masters": sorted(set(r["value"]["masters"]) | {"valkey-master"})}}
+        out.append(r)
+    return out
+
+
 HELD = "the master stayed down without quorum for >= 3x down-after"
 FAULTS_RAN = "the faults ran (2 Sentinels, then the master killed; the Sentinels restarted)"
 NOT_PROMOTED = "no replica promoted while 1 of 3 Sentinels ran"
@@ -301,6 +323,8 @@ ANSWERED = ("clients still reached node-7000's data port: every write sent strai
             "(acknowledged or refused, never a timeout)")
 STOPPED_ACKING = ("node-7000 stopped acknowledging them once it saw itself in the minority (cluster_state fail), "
                   "within node-timeout + 2 s of the cut")
+REFUSED = "the demoted old master refused a write sent straight to it (READONLY)"
+DEMOTED = "awake, the old master was demoted: a role sample shows it replicating the new master"
 RETRIED = "the client retried during the failover"
 CAPPED = "every measured sleep is at most the cap (1.0s + jitter)"
 GROWS = "sleeps grow: retry n sleeps at least min(base*2^(n-1), cap), unless +switch-master woke it"
@@ -342,6 +366,10 @@ CASES = [
     *[("generated-cluster.jsonl.gz", "bus_partition", _direct_errors_as(e), {ANSWERED: True})
       for e in ("ResponseError", "TryAgainError", "MovedError")],
     ("generated-cluster.jsonl.gz", "bus_partition", _direct_acked_late, {STOPPED_ACKING: False, ANSWERED: True}),
+    ("generated-ha.jsonl.gz", "hung_master", _old_master_wrote(type="ok", error=None), {REFUSED: False}),
+    ("generated-ha.jsonl.gz", "hung_master", _old_master_wrote(error="ConnectionError: x"), {REFUSED: False}),
+    ("generated-ha.jsonl.gz", "hung_master", _old_master_wrote(error="READONLY You can't write"), {REFUSED: True}),
+    ("generated-ha.jsonl.gz", "hung_master", _never_demoted, {DEMOTED: False, REFUSED: True}),
     ("ha-suite.jsonl.gz", "retry_backoff", _no_retries, {RETRIED: False, CAPPED: None, GROWS: None}),
     ("ha-suite.jsonl.gz", "retry_backoff", _one_retry, {RETRIED: True, CAPPED: True, GROWS: True}),
     ("ha-suite.jsonl.gz", "retry_backoff", _sleep_past_the_cap, {CAPPED: False, RETRIED: True}),
