@@ -102,6 +102,29 @@ def _resorted(rs):
     return sorted(rs, key=lambda r: r["time"])
 
 
+def _moved_op(rs, i, when):
+    """The op completed by record ``i`` (and its invoke) moved to complete at ``when``, on a
+    process of its own: the original one went on with other ops."""
+    j = max(j for j in range(i) if rs[j]["kind"] == "client" and rs[j]["process"] == rs[i]["process"])
+    own = {"process": 10 ** 6}
+    return _resorted([r for k, r in enumerate(rs) if k not in (i, j)]
+                     + [{**rs[j], **own, "time": when - 0.1}, {**rs[i], **own, "time": when}])
+
+
+def _last_answer(rs, lane):
+    """The index of the last completion of ``lane``."""
+    return max(i for i, r in enumerate(rs) if r.get("lane") == lane and r["type"] != "invoke")
+
+
+def _answered(lane, **change):
+    """The last op of ``lane`` answered otherwise (``change``: its type, its error)."""
+    def edit(rs):
+        i = _last_answer(rs, lane)
+        return rs[:i] + [{**rs[i], **change}] + rs[i + 1:]
+    edit.__name__ = f"_{lane}_" + "_".join(f"{k}_{str(v).split(':')[0]}" for k, v in change.items())
+    return edit
+
+
 # -- retry_backoff: the client's measured sleeps -----------------------------------------------------------
 def _retry(rs, n):
     return next(i for i, r in enumerate(rs) if r["kind"] == "client-event" and r["f"] == "retry"
@@ -145,9 +168,7 @@ def _acked_at(rs, when):
     _, end = _pause(rs)
     i = next(i for i, r in enumerate(rs) if r["kind"] == "client" and r.get("lane") == "wait1" and r["type"] == "ok"
              and r["time"] > end)
-    j = max(j for j in range(i) if rs[j]["kind"] == "client" and rs[j]["process"] == rs[i]["process"])
-    return _resorted([r for k, r in enumerate(rs) if k not in (i, j)]
-                     + [{**rs[j], "time": when - 0.01}, {**rs[i], "time": when}])
+    return _moved_op(rs, i, when)
 
 
 def _write_early_in_the_pause(rs):
@@ -250,16 +271,8 @@ def _clients_stopped(rs):
 
 
 # -- cluster shard_loss: a primary and its replica killed ---------------------------------------------------
-def _probe(lane, **change):
-    def edit(rs):
-        i = max(i for i, r in enumerate(rs) if r.get("lane") == lane and r["type"] != "invoke")
-        return rs[:i] + [{**rs[i], **change}] + rs[i + 1:]
-    edit.__name__ = f"_{lane}_" + "_".join(f"{k}_{str(v).split(':')[0]}" for k, v in change.items())
-    return edit
-
-
 def _probe_hangs(rs):
-    i = max(i for i, r in enumerate(rs) if r.get("lane") == "probe-client" and r["type"] != "invoke")
+    i = _last_answer(rs, "probe-client")
     return _resorted(rs[:i] + rs[i + 1:] + [{**rs[i], "time": rs[i - 1]["time"] + 2.5}])  # budget 1 s (+1)
 
 
@@ -276,21 +289,10 @@ def _direct_acked_late(rs):
     """node-7000 acknowledges a write long after it saw itself in the minority."""
     t = _nemesis(rs, "node-7000", "start")
     i = max(i for i, r in enumerate(rs) if r.get("lane") == "direct" and r["type"] == "ok" and r["time"] < t + 5.0)
-    j = max(j for j in range(i) if rs[j]["kind"] == "client" and rs[j]["process"] == rs[i]["process"])
-    moved = {"process": 10 ** 6}  # a process of its own: the original one went on with other ops
-    return _resorted([r for k, r in enumerate(rs) if k not in (i, j)]
-                     + [{**rs[j], **moved, "time": t + 5.4}, {**rs[i], **moved, "time": t + 5.5}])  # 3 s + 2
+    return _moved_op(rs, i, t + 5.5)  # node-timeout 3 s + 2
 
 
 # -- hung_master: DEBUG SLEEP longer than down-after ---------------------------------------------------------
-def _old_master_wrote(**change):
-    def edit(rs):
-        i = max(i for i, r in enumerate(rs) if r.get("lane") == "old-master" and r["type"] != "invoke")
-        return rs[:i] + [{**rs[i], **change}] + rs[i + 1:]
-    edit.__name__ = "_old_master_" + "_".join(f"{k}_{str(v).split(':')[0]}" for k, v in change.items())
-    return edit
-
-
 def _never_demoted(rs):
     """Every role sample after the wake still shows the old master as a master."""
     wake = _nemesis(rs, "master", "end")
@@ -356,19 +358,20 @@ CASES = [
     ("ha-generated.jsonl.gz", "sentinel_stall", _acted_just_before_resuming, {ACTED: False, TILT: True}),
     ("ha-generated.jsonl.gz", "sentinel_stall", _another_sentinel_acted, {ACTED: True, TILT: True}),
     ("ha-generated.jsonl.gz", "sentinel_stall", _clients_stopped, {NEVER_STOPPED: False, ACTED: True}),
-    ("cluster-faults.jsonl.gz", "shard_loss", _probe("probe-plain", type="ok"), {PLAIN: False, CLIENT: True}),
-    ("cluster-faults.jsonl.gz", "shard_loss", _probe("probe-plain", error="ConnectionError: x"), {PLAIN: False}),
-    ("cluster-faults.jsonl.gz", "shard_loss", _probe("probe-plain", error="ClusterDownError: x"), {PLAIN: True}),
-    ("cluster-faults.jsonl.gz", "shard_loss", _probe("probe-plain", error="ResponseError: x"), {PLAIN: True}),
-    ("cluster-faults.jsonl.gz", "shard_loss", _probe("probe-client", type="ok"), {CLIENT: False, PLAIN: True}),
+    ("cluster-faults.jsonl.gz", "shard_loss", _answered("probe-plain", type="ok"), {PLAIN: False, CLIENT: True}),
+    ("cluster-faults.jsonl.gz", "shard_loss", _answered("probe-plain", error="ConnectionError: x"), {PLAIN: False}),
+    ("cluster-faults.jsonl.gz", "shard_loss", _answered("probe-plain", error="ClusterDownError: x"), {PLAIN: True}),
+    ("cluster-faults.jsonl.gz", "shard_loss", _answered("probe-plain", error="ResponseError: x"), {PLAIN: True}),
+    ("cluster-faults.jsonl.gz", "shard_loss", _answered("probe-client", type="ok"), {CLIENT: False, PLAIN: True}),
     ("cluster-faults.jsonl.gz", "shard_loss", _probe_hangs, {CLIENT: False, PLAIN: True}),
     ("generated-cluster.jsonl.gz", "bus_partition", _direct_errors_as("TimeoutError"), {ANSWERED: False}),
     *[("generated-cluster.jsonl.gz", "bus_partition", _direct_errors_as(e), {ANSWERED: True})
       for e in ("ResponseError", "TryAgainError", "MovedError")],
     ("generated-cluster.jsonl.gz", "bus_partition", _direct_acked_late, {STOPPED_ACKING: False, ANSWERED: True}),
-    ("generated-ha.jsonl.gz", "hung_master", _old_master_wrote(type="ok", error=None), {REFUSED: False}),
-    ("generated-ha.jsonl.gz", "hung_master", _old_master_wrote(error="ConnectionError: x"), {REFUSED: False}),
-    ("generated-ha.jsonl.gz", "hung_master", _old_master_wrote(error="READONLY You can't write"), {REFUSED: True}),
+    ("generated-ha.jsonl.gz", "hung_master", _answered("old-master", type="ok", error=None), {REFUSED: False}),
+    ("generated-ha.jsonl.gz", "hung_master", _answered("old-master", error="ConnectionError: x"), {REFUSED: False}),
+    ("generated-ha.jsonl.gz", "hung_master", _answered("old-master", error="READONLY You can't write"),
+     {REFUSED: True}),
     ("generated-ha.jsonl.gz", "hung_master", _never_demoted, {DEMOTED: False, REFUSED: True}),
     ("ha-suite.jsonl.gz", "retry_backoff", _no_retries, {RETRIED: False, CAPPED: None, GROWS: None}),
     ("ha-suite.jsonl.gz", "retry_backoff", _one_retry, {RETRIED: True, CAPPED: True, GROWS: True}),

@@ -74,7 +74,8 @@ def parse_init(text: str, model: str) -> Any:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=prog("check.py", "valkey-lab-check"), description="Check histories for linearizability (Wing-Gong-Lowe search).")
+    p = _Parser(prog=prog("check.py", "valkey-lab-check"),
+                description="Check histories for linearizability (Wing-Gong-Lowe search).")
     p.add_argument("histories", nargs="+", metavar="HISTORY", help="history files (.edn Jepsen or .jsonl lab)")
     p.add_argument("--model", choices=MODELS, default="register",
                    help="register: read/write/cas; kv: get/put/append per key (default register)")

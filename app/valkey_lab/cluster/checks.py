@@ -559,7 +559,8 @@ def shard_loss(h: RunView, r: ScenarioResult) -> None:
     t_heal = heal["time"]
     samples = h.derived(cluster_events.samples_of)
     flagged = {e["node"]: e["t"] for e in cluster_events.events(samples) if e["event"] == "fail" and e["t"] >= t}
-    r.check(f"the survivors flagged {VICTIM} and {HEIR} fail", VICTIM in flagged and HEIR in flagged if samples else None,
+    r.check(f"the survivors flagged {VICTIM} and {HEIR} fail",
+            VICTIM in flagged and HEIR in flagged if samples else None,
             {n: round(flagged[n] - t, 3) for n in flagged}, missing=None if samples else "sampled cluster views")
     plain = (h.lane("probe-plain") or [None])[-1]
     r.check("a node asked for a lost slot says so: MOVED to the dead owner, or CLUSTERDOWN (never accepts it)",
@@ -684,7 +685,8 @@ def linearizable_partition(h: RunView, r: ScenarioResult) -> None:
     events = cluster_events.events(samples)
     promo = next((e for e in events if e["event"] == "promoted" and e["node"] == HEIR and t is not None
                   and e["t"] >= t), None)
-    r.check(f"the majority side promoted {HEIR}", promo is not None if samples else None, promo and f"{promo['t'] - t:.2f}s after the cut",
+    r.check(f"the majority side promoted {HEIR}", promo is not None if samples else None,
+            promo and f"{promo['t'] - t:.2f}s after the cut",
             missing=None if samples else "sampled cluster views")
     v, got = invariants.linearizable(h)
     r.add(invariants.expect_invalid(v, "Jepsen's finding: a client on the isolated primary writes what the "

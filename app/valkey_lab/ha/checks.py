@@ -229,7 +229,8 @@ def crud(h: RunView, r: ScenarioResult) -> None:
     named = {rec["value"] for rec in h.server("sentinel-master")}
     connected = (h.client_events("master") or [{"value": {}}])[-1]["value"].get("to")
     r.check("the client talks to the master the Sentinels name", len(named) == 1 and
-            h.address(next(iter(named))) == connected if named and connected else None, {"client": connected, "sentinels": sorted(map(str, named))},
+            h.address(next(iter(named))) == connected if named and connected else None,
+            {"client": connected, "sentinels": sorted(map(str, named))},
             missing=None if named and connected else "the Sentinels' answers and the client's master")
     expected = {"s": "hello", "n": "3", "h": {"f1": "a", "f2": "b"}, "tmp": 0}
     replicas = h.server("replica-values")
@@ -261,10 +262,12 @@ def discovery(h: RunView, r: ScenarioResult) -> None:
             named, expected=new, missing=missing or (None if views else "samples of the Sentinels' view"))
     roles = h.roles()
     last = roles[-1]["value"]["masters"] if roles else None
-    r.check("that node, and only it, answers role:master (sampled INFO)", last == [new] if new and roles else None, last, expected=[new],
+    r.check("that node, and only it, answers role:master (sampled INFO)", last == [new] if new and roles else None,
+            last, expected=[new],
             missing=missing or (None if roles else "role snapshots"))
     changes = h.client_events("master-change")
-    r.check("the client is connected to it", bool(changes) and h.node_of(changes[-1]["value"]["to"]) == new if new else None,
+    r.check("the client is connected to it",
+            bool(changes) and h.node_of(changes[-1]["value"]["to"]) == new if new else None,
             changes[-1]["value"]["to"] if changes else None, expected=h.address(new) if new else None,
             missing=missing)
     r.metrics.update({"new_master": new, "address": h.address(new) if new else None})
@@ -378,13 +381,15 @@ def quorum_safety(h: RunView, r: ScenarioResult) -> None:
     # The master's +sdown: the lone Sentinel also calls the two stopped Sentinels down.
     sdown = next((e for e in lone if e["value"]["event"] == "+sdown" and e["value"]["data"].startswith("master ")),
                  None)
-    r.check("the lone Sentinel saw the master down (+sdown)", sdown is not None if lone else None, sdown and sdown["value"]["data"],
+    r.check("the lone Sentinel saw the master down (+sdown)", sdown is not None if lone else None,
+            sdown and sdown["value"]["data"],
             "+sdown", missing=None if lone else "events of the lone Sentinel in that window")
     early = h.first_event("+switch-master", t_kill, t_back)
     r.check("no Sentinel published +switch-master without the quorum", early is None,
             early and early["value"]["data"], "none", missing=None if lone else "Sentinel events in that window")
     switch = switch_of(h, t_back, away_from=tuple(victims))
-    r.check("with the quorum back, Sentinel failed over to a replica", switch["new"] not in victims if switch else None, switch and switch["data"],
+    r.check("with the quorum back, Sentinel failed over to a replica", switch["new"] not in victims if switch else None,
+            switch and switch["data"],
             missing=None if switch else "a +switch-master after the Sentinels came back")
     r.metrics.update({"held_without_promotion_s": round(held, 3),
                       "failover_after_restore_s": None if switch is None else round(switch["time"] - t_back, 3),
@@ -876,7 +881,8 @@ def sentinel_stall(h: RunView, r: ScenarioResult) -> None:
         r.check("the Sentinel was stopped and resumed", None, missing="the stall's nemesis ops")
         return
     tilt = next(iter(_events_of(h, ("+tilt",), resume["time"] - 0.5, node=stalled)), None)
-    r.check(f"{stalled} entered TILT after it resumed (+tilt)", tilt is not None if h.server("sentinel-event") else None,
+    r.check(f"{stalled} entered TILT after it resumed (+tilt)",
+            tilt is not None if h.server("sentinel-event") else None,
             tilt and tilt["value"]["data"],
             "+tilt", missing=None if h.server("sentinel-event") else "Sentinel events")
     untilt = next(iter(_events_of(h, ("-tilt",), tilt["time"], node=stalled)), None) if tilt else None

@@ -398,7 +398,8 @@ def run_random(suite: str, args: argparse.Namespace, scenarios: list[Scenario], 
 
 def main(suite: str, description: str, scenarios: list[Scenario], methods: dict, open_lab, argv=None,
          watch=None, random_suite=None) -> int:
-    args = parser(prog(f"{suite}_test.py", f"valkey-lab-{suite}"), description, scenarios, random_suite).parse_args(argv)
+    name = prog(f"{suite}_test.py", f"valkey-lab-{suite}")
+    args = parser(name, description, scenarios, random_suite).parse_args(argv)
     return run(suite, args, scenarios, methods, open_lab, watch=watch, random_suite=random_suite)
 
 
