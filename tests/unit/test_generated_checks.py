@@ -338,28 +338,6 @@ def test_the_link_over_time_has_a_row_per_change_of_link_sync_or_role():
         {"t_s": 2.0, "link": "up", "sync_in_progress": 0, "read_mb": 0.0, "total_mb": None}]
 
 
-@pytest.mark.parametrize("explains", [hc.lost_window_explains, cc.lost_window_explains])
-def test_a_violation_is_explained_by_the_lost_window_of_some_fault(explains):
-    h = H().nemesis("kill", "start", 10.0).nemesis("kill", "end", 12.0).nemesis("kill", "start", 20.0)
-
-    def got(complete):
-        return {"valid": False, "counterexample": {"ops": [{"invoke": complete - 0.1, "complete": complete}]}}
-
-    def judged(settings, complete):
-        return explains(RunView(h.records, "r", settings), got(complete)).valid
-    default = {k: v for k, v in SETTINGS.items() if k != "repl_lag_window_s"}  # 1 s when not set
-    assert judged(default, 19.5) is True        # just before the second fault
-    assert judged(default, 9.5) is True         # just before the first
-    assert judged(default, 18.5) is False       # in neither window
-    assert judged(default, 11.5) is False       # before a heal is no lost window
-    assert judged({**default, "repl_lag_window_s": 2.0}, 18.5) is True
-    assert explains(RunView(h.records, "r", default), {"valid": True}).valid is True
-    nothing = RunView([], "r", default)
-    assert explains(nothing, got(19.5)).valid is None        # no fault: nothing to explain it by
-    assert explains(nothing, {"valid": True}).valid is True
-    assert explains(RunView(h.records, "r", default), {"valid": None}).valid is None
-
-
 def test_a_cluster_window_counts_what_was_invoked_in_it():
     h = H()
     h.op("write", "k1", "a", 10.0, 10.1, lane="node-7000")              # at the window's start: in

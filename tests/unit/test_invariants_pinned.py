@@ -480,46 +480,103 @@ def test_linearizable_undecided_is_unknown(monkeypatch):
     assert inv.linearizable(register(2))[0].missing == "a verdict within 60s (timeout)"
 
 
-def cxop(invoke, complete):
-    return {"invoke": invoke, "complete": complete}
-
-
 NAME_WIN = ("any linearizability violation involves an op acknowledged in the 1.5s before the fault "
             "(asynchronous replication's lost window)")
+EXPECTED_WIN = "linearizable once the window's ops may or may not have happened"
+LOST = {"valid": False}  # what linearizable said of the history (the check re-decides it with the window)
 
 
-@pytest.mark.parametrize("ops, inside", [
-    ([cxop(0.0, 1.0)], 0),
-    ([cxop(0.0, 8.5)], 1),  # completed at the window's start
-    ([cxop(0.0, 8.49)], 0),
-    ([cxop(0.0, 10.0)], 1),  # completed at the fault
-    ([cxop(0.0, 10.000001)], 1),  # within the microsecond of rounding
-    ([cxop(0.0, 10.1), cxop(11.0, 12.0)], 1),  # in flight across the fault
-    ([cxop(10.0, 12.0)], 1),  # invoked at the fault
-    ([cxop(10.01, 12.0)], 0),
-    ([cxop(5.0, None)], 1),  # never completed
-    ([{"complete": 12.0}], 0),
-    ([cxop(None, 9.0), cxop(1.0, 2.0)], 1),
-    ([cxop(None, 10.0)], 1),  # completed exactly at the fault, not in flight across it
-    ([cxop(None, 10.0000005)], 1),
-    ([cxop(None, 10.0 + 1e-6)], 1),  # the bound itself
-    ([cxop(None, 10.5)], 0),
-    ([cxop(None, 11.2)], 0),
+def lost_write(t0, t1, final=1, faults=(10.0,), type="ok", window=1.5):
+    """Write 1, then write 2 at [t0, t1] (t1 None: never completed), a kill at each of
+    ``faults``, and a final read at 30 s that finds ``final``."""
+    b = B().write("k", 1, 0.0, 1.0, lane="register").write("k", 2, t0, t1, lane="register", type=type)
+    for t in faults:
+        b.add(kind="nemesis", f="kill", phase="start", value="master", time=t, params={"nodes": ["n1"]})
+    return b.read("k", final, 30.0, 31.0, lane="final").view({} if window is None else {"repl_lag_window_s": window})
+
+
+@pytest.mark.parametrize("t0, t1, explained", [
+    (1.2, 1.5, False),              # acknowledged long before the fault: a loss the window does not excuse
+    (8.3, 8.49, False),             # just before the window
+    (8.4, 8.5, True),               # completed at the window's start
+    (9.9, 10.1, True),              # in flight across the fault
+    (10.0, 12.0, True),             # invoked at the fault
+    (10.0 + 1e-6, 12.0, True),      # within the microsecond of the record's rounding
+    (10.01, 12.0, False),           # invoked after the fault: acknowledged by the new master, so it had to stay
 ])
-def test_explained_by_lost_window(ops, inside):
-    got = {"valid": False, "counterexample": {"ops": ops}}
-    v = inv.explained_by_lost_window(None, got, 10.0, 1.5)
-    assert v == Verdict(NAME_WIN, bool(inside), {"counterexample_ops": len(ops), "in_window": inside},
-                        "at least one op of the counterexample in the window")
+def test_a_lost_write_is_explained_only_inside_the_window(t0, t1, explained):
+    v = inv.explained_by_lost_window(lost_write(t0, t1), LOST)
+    then = "linearizable" if explained else "NOT linearizable"
+    assert v == Verdict(NAME_WIN, explained, {"ops_made_indeterminate": int(explained), "then": then}, EXPECTED_WIN)
 
 
-def test_explained_by_lost_window_valid_unknown_and_without_a_counterexample():
-    assert inv.explained_by_lost_window(None, {"valid": True}, 10.0, 1.5) == Verdict(
-        NAME_WIN, True, "linearizable: nothing to explain")
-    assert inv.explained_by_lost_window(None, {"valid": True}, None, 1.5).valid is True
-    v = inv.explained_by_lost_window(None, {"valid": None}, 10.0, 1.5)
-    assert v == Verdict(NAME_WIN, None, None, None, "a verdict of the checker and the fault's time")
-    assert inv.explained_by_lost_window(None, {"valid": False}, None, 1.5).valid is None
-    for got in ({"valid": False}, {"valid": False, "counterexample": None}, {"valid": False, "counterexample": {}}):
-        assert inv.explained_by_lost_window(None, got, 10.0, 1.5).observed == {"counterexample_ops": 0,
-                                                                              "in_window": 0}
+def test_every_final_read_empty_is_not_explained_by_the_window():
+    # Write 2 sits in the window, but write 1 was acknowledged long before: no value at all is a loss.
+    v = inv.explained_by_lost_window(lost_write(9.5, 9.6, final=None), LOST)
+    assert v.valid is False and v.observed == {"ops_made_indeterminate": 1, "then": "NOT linearizable"}
+
+
+def test_each_fault_has_its_window_and_the_window_is_a_setting():
+    two = (10.0, 20.0)
+    assert inv.explained_by_lost_window(lost_write(19.4, 19.5, faults=two), LOST).valid is True
+    assert inv.explained_by_lost_window(lost_write(9.4, 9.5, faults=two), LOST).valid is True
+    assert inv.explained_by_lost_window(lost_write(18.0, 18.4, faults=two), LOST).valid is False
+    assert inv.explained_by_lost_window(lost_write(11.5, 11.6, faults=two), LOST).valid is False  # during a fault
+    assert inv.explained_by_lost_window(lost_write(18.0, 18.4, faults=two, window=2.0), LOST).valid is True
+    default = inv.explained_by_lost_window(lost_write(8.7, 8.8, window=None), LOST)  # 1 s when not set
+    assert default.valid is False and default.name == NAME_WIN.replace("1.5s", "1s")
+    assert inv.explained_by_lost_window(lost_write(9.1, 9.2, window=None), LOST).valid is True
+
+
+def test_only_ok_ops_are_made_indeterminate():
+    # A failed write did not happen, an unfinished one is info already: nothing is turned.
+    for v in (inv.explained_by_lost_window(lost_write(9.5, 9.6, type="fail"), LOST),
+              inv.explained_by_lost_window(lost_write(9.5, None), LOST)):
+        assert v.observed == {"ops_made_indeterminate": 0, "then": "linearizable"} and v.valid is True
+
+
+def test_the_lanes_judged_are_the_linearizability_checks():
+    h = (B().write("k", 1, 0.0, 1.0, lane="register").write("k", 3, 1.1, 1.2, lane="other")
+         .write("k", 2, 9.5, 9.6, lane="register")
+         .add(kind="nemesis", f="kill", phase="start", value="master", time=10.0, params={})
+         .read("k", 1, 30.0, 31.0, lane="final").view({"repl_lag_window_s": 1.5}))
+    assert inv.explained_by_lost_window(h, LOST, lanes=("register",)).valid is True
+    assert inv.explained_by_lost_window(h, LOST).valid is False  # the other lane's 3 was acknowledged, then gone
+
+
+def test_explained_by_lost_window_valid_unknown_and_undecided(monkeypatch):
+    h = lost_write(9.5, 9.6)
+    assert inv.explained_by_lost_window(h, {"valid": True}) == Verdict(NAME_WIN, True,
+                                                                       "linearizable: nothing to explain")
+    assert inv.explained_by_lost_window(h, {"valid": None}) == Verdict(
+        NAME_WIN, None, None, EXPECTED_WIN, "a verdict of the checker and the fault's time")
+    no_fault = RunView([r for r in h.records if r["kind"] != "nemesis"], "s", h.settings)
+    assert inv.explained_by_lost_window(no_fault, LOST).missing == "a verdict of the checker and the fault's time"
+    assert inv.explained_by_lost_window(no_fault, {"valid": True}).valid is True
+    seen = []
+    monkeypatch.setattr(inv.lin, "check", lambda records, model, timeout: seen.append((model, timeout)) or
+                        {"valid": None, "reason": "memory"})
+    assert inv.explained_by_lost_window(h, LOST, timeout=2.5) == Verdict(
+        NAME_WIN, None, {"ops_made_indeterminate": 1, "then": "undecided"}, EXPECTED_WIN,
+        "a verdict within 2.5s on the window's history (memory)")
+    assert seen == [("register", 2.5)]
+    monkeypatch.setattr(inv.lin, "check", lambda records, model, timeout: {"valid": None})
+    assert inv.explained_by_lost_window(h, LOST).missing == "a verdict within 60s on the window's history (timeout)"
+
+
+def test_indeterminate_in_turns_the_ok_ops_that_ran_in_a_window():
+    recs = [c(1, "invoke", "write", "k", 1, 8.0), c(1, "ok", "write", "k", 1, 9.0),      # in
+            c(2, "invoke", "read", "k", None, 9.5), c(2, "ok", "read", "k", 1, 9.6),     # in
+            c(3, "invoke", "write", "k", 2, 9.7), c(3, "fail", "write", "k", 2, 9.8),    # a fail stays
+            c(4, "invoke", "write", "k", 3, 9.7), c(4, "info", "write", "k", 3, 9.8),    # info already
+            c(1, "invoke", "write", "k", 4, 11.0), c(1, "ok", "write", "k", 4, 11.1),    # after it: stays
+            {"kind": "nemesis", "f": "kill", "phase": "start", "time": 10.0, "process": 1},
+            c(5, "ok", "write", "k", 5, 9.9)]                                             # never invoked: stays
+    out, turned = inv.indeterminate_in(recs, [(8.5, 10.0)])
+    assert turned == 2
+    assert [r.get("type") for r in out] == ["invoke", "info", "invoke", "info", "invoke", "fail", "invoke", "info",
+                                            "invoke", "ok", None, "ok"]
+    assert out[1] == {**recs[1], "type": "info"} and recs[1]["type"] == "ok"  # the input is not changed
+    assert inv.indeterminate_in(recs, []) == (recs, 0)
+    assert inv.indeterminate_in(recs, [(11.1, 12.0)])[1] == 1          # completed at the window's start
+    assert inv.indeterminate_in(recs, [(11.1 + 1e-3, 12.0)])[1] == 0

@@ -673,7 +673,7 @@ def linearizable_kill(h: RunView, r: ScenarioResult) -> None:
     r.add(invariants.available_within(h, "register", t, 4 * nt, "4 x node-timeout"))
     r.metrics["unavailable_s"] = unavailable_s(h, t, "register") if t is not None else None
     v, got = invariants.linearizable(h)
-    r.add(invariants.explained_by_lost_window(h, got, t, h.settings.get("repl_lag_window_s", 1.0)))
+    r.add(invariants.explained_by_lost_window(h, got))
     if v.valid is None:
         r.add(v)
     linearizable_report(h, r, got)
@@ -846,17 +846,6 @@ def register_only(h: RunView, lanes: tuple = ("register",)) -> RunView:
                    h.settings)
 
 
-def lost_window_explains(h: RunView, got: dict) -> Verdict:
-    """invariants.explained_by_lost_window at each fault: a violation is expected only when its
-    counterexample involves an op acknowledged just before some fault (or in flight across it)."""
-    window = h.settings.get("repl_lag_window_s", 1.0)
-    starts = [f["time"] for f in h.nemesis(phase="start")]
-    if got["valid"] is not False or not starts:
-        return invariants.explained_by_lost_window(h, got, starts[0] if starts else None, window)
-    verdicts = [invariants.explained_by_lost_window(h, got, t, window) for t in starts]
-    return next((v for v in verdicts if v.valid), verdicts[-1])
-
-
 def random_schedule(h: RunView, r: ScenarioResult) -> None:
     """A generated schedule, judged by every generic checker: per shard no WAIT-acknowledged
     write lost (plain acknowledged writes: reported when a promotion happened, judged when none
@@ -888,7 +877,7 @@ def random_schedule(h: RunView, r: ScenarioResult) -> None:
            for p in lanes], cluster_converged(h, last_heal, 2 * deadline))
     reg = register_only(h)
     v, got = invariants.linearizable(reg)
-    r.add(lost_window_explains(reg, got))
+    r.add(invariants.explained_by_lost_window(reg, got))
     if v.valid is None:
         r.add(v)
     plain = {p: loss.write_loss(h.client_records((p,)), lane=p) for p in lanes}

@@ -536,7 +536,7 @@ def partition(h: RunView, r: ScenarioResult) -> None:
 def linearizable_kill(h: RunView, r: ScenarioResult) -> None:
     r.add(switch_checks(h, 0, "register", *budget(h)))
     v, got = invariants.linearizable(h)
-    r.add(invariants.explained_by_lost_window(h, got, h.t_fault(), h.settings.get("repl_lag_window_s", 1.0)))
+    r.add(invariants.explained_by_lost_window(h, got))
     if v.valid is None:
         r.add(v)
     linearizable_report(h, r, got)
@@ -961,22 +961,6 @@ def schedule_of(h: RunView) -> dict:
     return found[0]["value"] if found else {}
 
 
-def faults_started(h: RunView) -> list[dict]:
-    return h.nemesis(phase="start")
-
-
-def lost_window_explains(h: RunView, got: dict) -> Verdict:
-    """invariants.explained_by_lost_window at each fault of the run: a violation is expected
-    only when its counterexample involves an op acknowledged just before some fault (or in
-    flight across it): the asynchronous replication's lost window."""
-    window = h.settings.get("repl_lag_window_s", 1.0)
-    starts = [f["time"] for f in faults_started(h)]
-    if got["valid"] is not False or not starts:
-        return invariants.explained_by_lost_window(h, got, starts[0] if starts else None, window)
-    verdicts = [invariants.explained_by_lost_window(h, got, t, window) for t in starts]
-    return next((v for v in verdicts if v.valid), verdicts[-1])
-
-
 def random_schedule(h: RunView, r: ScenarioResult) -> None:
     """A generated schedule, judged by every generic checker: no WAIT-acknowledged write lost
     (plain acknowledged writes: reported when a failover happened, judged when none did), no
@@ -984,7 +968,7 @@ def random_schedule(h: RunView, r: ScenarioResult) -> None:
     writes served again within the failover deadline after each fault, served again and
     converged after the final heal, and the register linearizable (or its violation explained
     by a fault's lost window)."""
-    starts = faults_started(h)
+    starts = h.nemesis(phase="start")
     switched = [e for e in h.server("sentinel-event") if e["value"]["event"] == "+switch-master"]
     # fail_applied on the writer's lane: a register key's final value may come from a cas,
     # which write_loss does not count as a write (the register is judged by linearizability).
@@ -1009,7 +993,7 @@ def random_schedule(h: RunView, r: ScenarioResult) -> None:
           invariants.converged(h, last_heal, h.settings["rejoin_deadline_s"] + deadline))
     reg = register_only(h)
     v, got = invariants.linearizable(reg)
-    r.add(lost_window_explains(reg, got))
+    r.add(invariants.explained_by_lost_window(reg, got))
     if v.valid is None:
         r.add(v)
     plan = schedule_of(h)
