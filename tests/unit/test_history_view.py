@@ -220,6 +220,24 @@ def test_client_events_and_harness_records_by_f(h):
     assert h.harness("error")[0]["time"] == 8.0 and h.harness("nothing") == []
 
 
+def test_declared_lanes_come_from_the_workload_record_or_else_from_the_ops():
+    inc = [{"kind": "client", "process": 1, "type": "invoke", "f": "incr", "key": "c", "lane": "counter", "time": 1,
+            "run": "s"},
+           {"kind": "client", "process": 1, "type": "ok", "f": "incr", "key": "c", "value": 1, "lane": "counter",
+            "time": 2, "run": "s"}]
+
+    def workload(*lanes, value=True):
+        return [{"kind": "harness", "f": "workload", "value": {"lanes": list(lanes)} if value else None, "time": 0,
+                 "run": "s"}]
+    assert RunView(inc, "s").declared("counter") and not RunView(inc, "s").declared("w")  # no record: the ops
+    assert not RunView([], "s").declared("counter")
+    assert RunView(workload("w", "counter"), "s").declared("counter")  # declared, no op recorded
+    assert not RunView(workload("w") + inc, "s").declared("counter")   # the record decides
+    assert RunView(workload("w") + workload("counter"), "s").declared("counter")  # any of them
+    assert not RunView(workload(value=False) + inc, "s").declared("counter")
+    assert not RunView([{**workload("counter")[0], "kind": "server"}], "s").declared("counter")
+
+
 def test_harness_and_client_events_do_not_mix():
     records = [{"kind": "harness", "f": "x", "value": 1, "time": 0, "run": "s"},
                {"kind": "client-event", "f": "x", "value": 2, "time": 1, "run": "s"},

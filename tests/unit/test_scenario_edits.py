@@ -312,6 +312,19 @@ def _finals_empty(rs):
             for r in rs]
 
 
+def _counter(declared, ops):
+    """The workload's declaration (a ``workload`` harness record, as runs record now) with or
+    without the counter lane, and the counter's ops kept or all gone."""
+    def edit(rs):
+        lanes = sorted({r["lane"] for r in rs if r["kind"] == "client" and r.get("lane")} - {"final"}
+                       - (set() if declared else {"counter"}))
+        head = {"kind": "harness", "f": "workload", "value": {"lanes": lanes}, "run": rs[0]["run"],
+                "time": rs[0]["time"]}
+        return [head] + (rs if ops else _drop_ops(rs, lambda r: r.get("lane") == "counter"))
+    edit.__name__ = f"_counter_{'declared' if declared else 'undeclared'}_{'with' if ops else 'without'}_ops"
+    return edit
+
+
 HELD = "the master stayed down without quorum for >= 3x down-after"
 FAULTS_RAN = "the faults ran (2 Sentinels, then the master killed; the Sentinels restarted)"
 NOT_PROMOTED = "no replica promoted while 1 of 3 Sentinels ran"
@@ -342,6 +355,7 @@ READS = "reads were served during the pause"
 NO_ODOWN = "no Sentinel saw the master objectively down (+odown): PING is answered during a WRITE pause"
 ONE_MASTER = "at most one master at every snapshot until the restarts"
 EPOCHS = "the config epoch never went down, and rose with each of the two failovers"
+INCR = "no INCR applied twice (final <= ok + info increments; no two ok INCRs returned the same value)"
 WINDOW = ("any linearizability violation involves an op acknowledged in the 1s before the fault "
           "(asynchronous replication's lost window)")
 
@@ -393,6 +407,9 @@ CASES = [
     ("generated-ha.jsonl.gz", "client_pause", _odown_in_the_pause, {NO_ODOWN: False, READS: True}),
     ("ha-faults.jsonl.gz", "chained", _two_masters_before_the_restart, {ONE_MASTER: False, EPOCHS: True}),
     ("ha-faults.jsonl.gz", "chained", _epochs_flat, {EPOCHS: False, ONE_MASTER: True}),
+    *[(name, scenario, _counter(declared, ops), {INCR: want})
+      for name, scenario in (("ha-suite.jsonl.gz", "consistency"), ("cluster-failover.jsonl.gz", "primary_failover"))
+      for declared, ops, want in ((True, True, True), (True, False, None), (False, False, "absent"))],
     *[(f"{system}-{name}.jsonl.gz", scenario, _finals_empty, {WINDOW: False})
       for system in ("ha", "cluster") for name, scenario in (("linearizable", "linearizable_kill"),
                                                               ("random", "random"))],

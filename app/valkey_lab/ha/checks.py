@@ -149,8 +149,8 @@ def loss_metrics(h: RunView, lane: str = WAIT_LANE, replicas: int = 1, label: st
 
 
 def counter_checks(h: RunView, r: ScenarioResult) -> None:
-    """The INCR lane, when the run has one: never applied twice; lost increments measured."""
-    if not h.lane("counter"):
+    """The INCR lane, when the workload has one: never applied twice; lost increments measured."""
+    if not h.declared("counter"):
         return
     r.add(invariants.counter(h, "counter"))
     got = loss.counter(h.client_records(("counter",)), lane="counter")
@@ -691,7 +691,7 @@ def packet_loss(h: RunView, r: ScenarioResult) -> None:
             continue
         r.add(labelled(label, loss_checks(v, WAIT_LANE, 1) + [one_master_accepting(v), served_after_heal(v),
                                                               converged_after_heal(v)]))
-        if v.lane("counter"):
+        if v.declared("counter"):
             r.add(labelled(label, [invariants.counter(v, "counter")]))
         if percent == min(LOSS_PERCENTS):
             r.add(labelled(label, [same_master(v, t, heal["time"], f"a lossy link ({percent} % of the packets)")]))

@@ -116,6 +116,15 @@ class RunView:
     def harness(self, f: str) -> list[dict]:
         return [r for r in self._by_kind.get("harness", ()) if r.get("f") == f]
 
+    def declared(self, lane: str) -> bool:
+        """Did the run's workload have ``lane`` (its ``workload`` harness record)? So a lane
+        whose ops are all missing is judged unknown, not skipped. A history recorded before
+        that record existed answers by the lane's ops."""
+        found = self.harness("workload")
+        if not found:
+            return bool(self.lane(lane))
+        return any(lane in (r.get("value") or {}).get("lanes", ()) for r in found)
+
     @property
     def timeout(self) -> Optional[dict]:
         found = self.harness("timeout") + self.harness("error")
