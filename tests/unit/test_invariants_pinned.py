@@ -487,11 +487,12 @@ LOST = {"valid": False}  # what linearizable said of the history (the check re-d
 
 
 def lost_write(t0, t1, final=1, faults=(10.0,), type="ok", window=1.5):
-    """Write 1, then write 2 at [t0, t1] (t1 None: never completed), a kill at each of
+    """Write 1, then write 2 at [t0, t1] (t1 None: never completed), a 2 s kill at each of
     ``faults``, and a final read at 30 s that finds ``final``."""
     b = B().write("k", 1, 0.0, 1.0, lane="register").write("k", 2, t0, t1, lane="register", type=type)
-    for t in faults:
+    for t in faults:  # a heal has no lost window: the ends are there to show it
         b.add(kind="nemesis", f="kill", phase="start", value="master", time=t, params={"nodes": ["n1"]})
+        b.add(kind="nemesis", f="kill", phase="end", value="master", time=t + 2.0, params={"nodes": ["n1"]})
     return b.read("k", final, 30.0, 31.0, lane="final").view({} if window is None else {"repl_lag_window_s": window})
 
 
