@@ -3,6 +3,7 @@ random schedules) on hand-written histories: what makes each valid, invalid or u
 import pytest
 
 from valkey_lab.checkers import invariants as inv
+from valkey_lab.checkers.verdict import Verdict
 from valkey_lab.cluster import checks as cc
 from valkey_lab.ha import checks as hc
 from valkey_lab.history.view import RunView
@@ -261,6 +262,44 @@ def test_the_cluster_converged_needs_a_whole_round_after_the_heal():
     assert cc.cluster_converged(RunView(records[:5], "r", {}), 4.0, 10.0).valid is None  # a node missing
     records[2]["value"]["state"] = "fail"
     assert cc.cluster_converged(RunView(records, "r", {}), 4.0, 10.0).valid is None
+
+
+def _round(n, t, state="ok", flagged=None, dt=0.0):
+    """One sampling round of the six nodes, the first at ``t`` and each next ``dt`` later."""
+    slots = {"node-7000": "0-5460", "node-7001": "5461-10922", "node-7002": "10923-16383"}
+    out = []
+    for i in range(6):
+        viewer = f"node-{7000 + i}"
+        nodes = {m: {"role": "primary" if m in slots else "replica", "flags": ["fail?"] if m == flagged else [],
+                     "config_epoch": 1, "slots": slots.get(m, "-"), "master": None, "id": m, "myself": m == viewer}
+                 for m in [f"node-{7000 + j}" for j in range(6)]}
+        out.append({"kind": "server", "f": "cluster-view", "node": viewer, "time": t + i * dt, "run": "r",
+                    "value": {"round": n, "viewer": viewer, "current_epoch": 1, "state": state, "nodes": nodes}})
+    return out
+
+
+CONVERGED = "the cluster converged within 10s of the heal (6 nodes ok, no flags, one owner per range)"
+
+
+def test_cluster_converged_edges_of_the_heal_and_the_deadline():
+    def judged(*rounds, since=4.0):
+        return cc.cluster_converged(RunView([s for rd in rounds for s in rd], "r", {}), since, 10.0)
+    failing = dict(state="fail")
+    assert judged(_round(1, 4.0)) == Verdict(CONVERGED, True, {"converged_s": 0.0}, "<= 10.0")    # at the heal
+    assert judged(_round(1, 3.9, dt=0.1)).valid is None      # its first sample came before the heal
+    assert judged(_round(1, 14.0)) == Verdict(CONVERGED, True, {"converged_s": 10.0}, "<= 10.0")  # at the deadline
+    assert judged(_round(1, 14.5)).valid is False             # converged, but late
+    late = judged(_round(1, 5.0, **failing), _round(2, 14.5, **failing))
+    assert late == Verdict(CONVERGED, False, {"rounds": 2, "last_states": {f"node-{7000 + i}": "fail"
+                                                                          for i in range(6)}}, "<= 10.0")
+    assert judged(_round(1, 5.0, **failing), _round(2, 6.0, **failing), _round(3, 14.5, flagged="node-7001")
+                  ).observed["last_states"] == {f"node-{7000 + i}": "ok" for i in range(6)}  # the last round's
+    # Not converged and not yet past the deadline: unknown, however the round's samples spread.
+    for rounds in ([_round(1, 7.0, **failing)], [_round(1, 14.0, **failing)], [_round(1, 13.9, dt=0.2, **failing)]):
+        assert judged(*rounds) == Verdict(CONVERGED, None, {"rounds": 1}, "<= 10.0",
+                                          "sampling rounds up to 10s after the heal")
+    assert judged(_round(1, 5.0, flagged="node-7002")).valid is None       # a node flagged
+    assert judged(_round(1, 5.0), since=None) == Verdict(CONVERGED, None, None, "<= 10.0", "the heal (a nemesis end op)")
 
 
 def test_a_cluster_random_run_is_judged_by_every_generic_checker():
