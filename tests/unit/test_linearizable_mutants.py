@@ -224,6 +224,15 @@ def test_nothing_sets_the_value_a_cas_needs():
     assert result["counterexample"]["op"]["value"] == 8
 
 
+def test_nothing_makes_up_the_value_a_kv_get_needs():
+    result = check(h(ok(0, "put", "a", 0, 1), ok(1, "get", "zz", 2, 3), key="k"), "kv", init="q")
+    cx = result["counterexample"]
+    assert cx["summary"] == ('p1 get zz (ok, invoked 2s, completed 3s) cannot be linearized on key "k": it needs the '
+                             "key to hold zz, but no put invoked before it returned starts zz and no appends make it "
+                             "up and the key starts as q.")
+    assert cx["key"] == "k" and cx["blocked"] == "p1 get zz"
+
+
 # ---------------------------------------------------------------- one search decides and explains
 
 def test_a_pruned_step_is_reported_at_the_op_it_strands():
