@@ -160,6 +160,81 @@ def test_client_pause_fails_on_a_write_inside_the_pause_or_an_odown():
     assert r.valid is False and any("+odown" in c["check"] and c["ok"] is False for c in r.checks)
 
 
+def pause_edges(writes=(), after=True, held=True, seconds=5.0, events=()):
+    """A 5 s pause from t=1 (end 6, heal at 6): writes before it, the extra ``writes`` as
+    (at, done, type), optionally the held write and writes after it, Sentinel ``events``."""
+    h = H()
+    for k in range(80):
+        h.roles(0.1 * k, [A]).sentinels(0.1 * k, A)
+    h.nemesis("client_pause", "start", 1.0, **({} if seconds is None else {"seconds": seconds}))
+    h.nemesis("client_pause", "end", 6.0)
+    keys = []
+    for i in range(10):
+        keys.append(f"w{i}")
+        h.write(f"w{i}", 0.1 * i, A)  # the last completes at 0.91
+    for n, (at, done, type) in enumerate(writes):
+        if done is None:  # never completed
+            h.add(kind="client", process=900 + n, type="invoke", f="write", key=f"e{n}", value="v", time=at,
+                  lane="wait1")
+        else:
+            h.op("write", f"e{n}", f"v-e{n}", at, done, type=type, node=A, replicated=1)
+            keys += [f"e{n}"] if type == "ok" else []
+    if held:
+        keys.append("held")
+        h.write("held", 1.0, A, done=6.05)
+    if after:
+        for i in range(10):
+            keys.append(f"x{i}")
+            h.write(f"x{i}", 6.1 + 0.1 * i, A)
+    for i in range(5):
+        h.op("read", "reg", None, 2.0 + 0.5 * i, 2.01 + 0.5 * i, lane="register", node=A, result=None)
+    for t, event in events:
+        h.event(t, event, "master myvalkey 127.0.1.1 6950" + (" #quorum 2/2" if event == "+odown" else ""))
+    for key in keys:
+        h.read(key, f"v-{key}", 7.5)
+    return judge(hc.client_pause, h)
+
+
+PAUSE_HELD = "no write was acknowledged inside the pause (the pause held)"
+PAUSE_RESUMED = "writes resumed within 1.5 s of the pause's end"
+PAUSE_ODOWN = "no Sentinel saw the master objectively down (+odown): PING is answered during a WRITE pause"
+
+
+def _pause_checks(r):
+    return {c["check"]: c["ok"] for c in r.checks}
+
+
+@pytest.mark.parametrize("writes, want, stall", [
+    ([(1.25, 1.0 + 0.3, "ok")], True, round(6.05 - (1.0 + 0.3), 3)),   # at the pause's start + 0.3: before it
+    ([(5.6, 6.0 - 0.3, "ok")], True, round(6.0 - 0.3 - 0.91, 3)),       # at its end - 0.3: after it
+    ([(4.9, 5.0, "ok")], False, 5.14),                                   # inside
+    ([(1.25, 1.31, "ok")], False, 5.14),
+])
+def test_client_pause_edges_of_the_pause(writes, want, stall):
+    r = pause_edges(writes)
+    assert _pause_checks(r)[PAUSE_HELD] is want and r.metrics["write_stall_s"] == stall
+
+
+def test_client_pause_resumed_edges_and_missing_writes():
+    assert _pause_checks(pause_edges([(7.0, 7.5, "ok")], after=False, held=False))[PAUSE_RESUMED] is True  # 1.5 s
+    assert _pause_checks(pause_edges([(7.0, 7.51, "ok")], after=False, held=False))[PAUSE_RESUMED] is False
+    # Only a refusal after the pause: writes were tried and none resumed.
+    assert _pause_checks(pause_edges([(5.0, 6.0 - 0.3, "fail")], after=False, held=False))[PAUSE_RESUMED] is False
+    assert _pause_checks(pause_edges([(6.05, 6.1, "fail")], after=False, held=False))[PAUSE_RESUMED] is False
+    # A refusal well inside the pause is no try after it; an unfinished write is none either.
+    for writes in ([(4.0, 5.0, "fail")], [(5.0, None, "ok")]):
+        r = pause_edges(writes, after=False, held=False)
+        assert _pause_checks(r)[PAUSE_RESUMED] is None and r.metrics["write_stall_s"] is None
+    assert pause_edges(seconds=None).metrics["pause_s"] == 0.0
+
+
+def test_client_pause_sentinel_events_up_to_a_second_after_the_heal():
+    late = pause_edges(events=[(7.5, "+odown"), (7.5, "+sdown")])
+    assert _pause_checks(late)[PAUSE_ODOWN] is True and late.metrics["sdown_during_pause"] == []
+    near = pause_edges(events=[(6.5, "+odown"), (6.5, "+sdown")])
+    assert _pause_checks(near)[PAUSE_ODOWN] is False and near.metrics["sdown_during_pause"] == ["s1 at 5.50s"]
+
+
 # -- sentinel_stall ---------------------------------------------------------------------------------------------------
 def stall_run(untilt: bool = True, sdown_in_tilt: bool = False) -> H:
     h = H()
