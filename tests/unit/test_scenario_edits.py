@@ -293,6 +293,11 @@ def _direct_acked_late(rs):
 
 
 # -- hung_master: DEBUG SLEEP longer than down-after ---------------------------------------------------------
+def _no_roles_after_the_wake(rs):
+    wake = _nemesis(rs, "master", "end")
+    return [r for r in rs if not (r["kind"] == "server" and r["f"] == "roles" and r["time"] >= wake)]
+
+
 def _never_demoted(rs):
     """Every role sample after the wake still shows the old master as a master."""
     wake = _nemesis(rs, "master", "end")
@@ -395,6 +400,7 @@ CASES = [
     ("generated-ha.jsonl.gz", "hung_master", _answered("old-master", error="READONLY You can't write"),
      {REFUSED: True}),
     ("generated-ha.jsonl.gz", "hung_master", _never_demoted, {DEMOTED: False, REFUSED: True}),
+    ("generated-ha.jsonl.gz", "hung_master", _no_roles_after_the_wake, {DEMOTED: None, REFUSED: True}),
     ("ha-suite.jsonl.gz", "retry_backoff", _no_retries, {RETRIED: False, CAPPED: None, GROWS: None}),
     ("ha-suite.jsonl.gz", "retry_backoff", _one_retry, {RETRIED: True, CAPPED: True, GROWS: True}),
     ("ha-suite.jsonl.gz", "retry_backoff", _sleep_past_the_cap, {CAPPED: False, RETRIED: True}),
