@@ -156,6 +156,17 @@ def _no_switch_woke_it(rs):
     return _never_switched(rs)  # retry 7 slept 0.6 s of its 1 s: only the switch explains it
 
 
+def _switch_when(where):
+    """The +switch-master moved relative to retry 7's sleep (the one it cut short)."""
+    def edit(rs):
+        sleep = rs[_retry(rs, 7)]
+        t = {"at-its-start": sleep["value"]["at"], "at-its-end": sleep["time"] + 0.05,
+             "after-its-end": sleep["time"] + 0.5}[where]
+        return _resorted([{**r, "time": t} if _event(r, "+switch-master") else r for r in rs])
+    edit.__name__ = f"_switch_{where.replace('-', '_')}"
+    return edit
+
+
 # -- client_pause: CLIENT PAUSE WRITE on the master -------------------------------------------------------
 def _pause(rs):
     t = _nemesis(rs, "master", "start")
@@ -406,6 +417,9 @@ CASES = [
     ("ha-suite.jsonl.gz", "retry_backoff", _sleep_past_the_cap, {CAPPED: False, RETRIED: True}),
     ("ha-suite.jsonl.gz", "retry_backoff", _a_short_sleep, {GROWS: False, CAPPED: True}),
     ("ha-suite.jsonl.gz", "retry_backoff", _no_switch_woke_it, {GROWS: False, CAPPED: True}),
+    ("ha-suite.jsonl.gz", "retry_backoff", _switch_when("at-its-start"), {GROWS: True, CAPPED: True}),
+    ("ha-suite.jsonl.gz", "retry_backoff", _switch_when("at-its-end"), {GROWS: True, CAPPED: True}),
+    ("ha-suite.jsonl.gz", "retry_backoff", _switch_when("after-its-end"), {GROWS: False, CAPPED: True}),
     ("generated-ha.jsonl.gz", "client_pause", _write_early_in_the_pause, {HELD_WRITES: False, READS: True}),
     ("generated-ha.jsonl.gz", "client_pause", _write_late_in_the_pause, {HELD_WRITES: False, READS: True}),
     ("generated-ha.jsonl.gz", "client_pause", _writes_resume_late, {RESUMED: False, HELD_WRITES: True}),
