@@ -581,3 +581,14 @@ def test_indeterminate_in_turns_the_ok_ops_that_ran_in_a_window():
     assert inv.indeterminate_in(recs, []) == (recs, 0)
     assert inv.indeterminate_in(recs, [(11.1, 12.0)])[1] == 1          # completed at the window's start
     assert inv.indeterminate_in(recs, [(11.1 + 1e-3, 12.0)])[1] == 0
+
+
+def test_lane_loss_measures_one_lane_against_the_final_reads():
+    h = (B().write("a", 1, 0, 1, lane="w", replicated=1).write("b", 2, 0, 1, lane="w")
+         .write("c", 3, 0, 1, lane="other", replicated=1)
+         .read("a", 1, 2, 3, lane="final").read("b", None, 2, 3, lane="final").read("c", None, 2, 3, lane="final")
+         .view())
+    plain, waited = inv.lane_loss(h, "w"), inv.lane_loss(h, "w", 1)
+    assert (plain["acknowledged"], plain["lost"]) == (2, 1)   # b lost; c is another lane's
+    assert (waited["acknowledged"], waited["lost"]) == (1, 0)  # only a had a replica's ack
+    assert inv.lane_loss(h, "other", 1)["lost"] == 1

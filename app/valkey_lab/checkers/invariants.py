@@ -28,6 +28,12 @@ def _unread(h: RunView, ops: list[Op]) -> list[Op]:
 
 
 # -------------------------------------------------------------------------------- write loss
+def lane_loss(h: RunView, lane: str, min_replicated: int = 0) -> dict:
+    """loss.write_loss of one lane's writes (with at least ``min_replicated`` WAIT acks)
+    against the run's final reads: the measure, for metrics; acknowledged_writes judges."""
+    return loss.write_loss(h.ops, lane=lane, min_replicated=min_replicated)
+
+
 def acknowledged_writes(h: RunView, lane: Optional[str] = None, min_replicated: int = 0,
                         since: Optional[float] = None, until: Optional[float] = None,
                         name: Optional[str] = None) -> Verdict:
@@ -307,6 +313,6 @@ def explained_by_lost_window(h: RunView, got: dict, timeout: float = 60.0, lanes
     return verdict(name, again["valid"], observed, expected)
 
 
-__all__ = ["acknowledged_writes", "all_lost", "fail_applied", "counter", "available_within", "unavailable_at_least",
+__all__ = ["lane_loss", "acknowledged_writes", "all_lost", "fail_applied", "counter", "available_within", "unavailable_at_least",
            "no_failed_writes", "one_writable_master", "expect_invalid", "converged", "linearizable",
            "indeterminate_in", "explained_by_lost_window"]

@@ -332,9 +332,7 @@ def failover_metrics(h: RunView, n: int = 0, victim: str = VICTIM, wait_replicas
     nt = h.settings["node_timeout_s"]
     pfail, fail = _event(h, n, "fail?", victim), _event(h, n, "fail", victim)
     promo = _event(h, n, "promoted", h.settings["pair"][victim])
-    records = h.client_records((victim,))
-    plain, waited = loss.write_loss(records, lane=victim), loss.write_loss(records, lane=victim,
-                                                                            min_replicated=wait_replicas)
+    plain, waited = invariants.lane_loss(h, victim), invariants.lane_loss(h, victim, wait_replicas)
     redirects = [e for e in h.client_events("redirect") if e["value"].get("lane") == victim]
     return {f"{prefix}unavailable_s": None if t is None else unavailable_s(h, t, victim),
             f"{prefix}promotion_s": promo and promo["t_s"], f"{prefix}node_timeout_ms": int(nt * 1000),
@@ -613,9 +611,8 @@ def _judge_round(h: RunView, r: ScenarioResult, guarded: bool) -> dict:
     promo = next((e for e in events if e["event"] == "promoted" and e["node"] == HEIR and e["t"] >= t_cut), None)
     r.check(f"{label}the majority side promoted {HEIR}", promo is not None if samples else None,
             promo and f"{promo['t'] - t_cut:.2f}s after the cut", missing=None if samples else "sampled cluster views")
-    records = h.client_records(("direct",))
-    acked = loss.write_loss(records, lane="direct")
-    waited = loss.write_loss(records, lane="direct", min_replicated=1)
+    acked = invariants.lane_loss(h, "direct")
+    waited = invariants.lane_loss(h, "direct", 1)
     r.add(labelled(label, [invariants.acknowledged_writes(h, "direct", min_replicated=1,
                                                           name="no WAIT-acknowledged write was lost")]))
     ops = h.lane("direct")
@@ -782,8 +779,7 @@ def bus_partition(h: RunView, r: ScenarioResult) -> None:
     r.add(cluster_converged(h, heal["time"], 2 * h.settings["failover_deadline_s"]))
     promo = _event(h, 0, "promoted", HEIR)
     t_promo = t + promo["t_s"] if promo else None
-    records = h.client_records(("direct",))
-    plain = loss.write_loss(records, lane="direct")
+    plain = invariants.lane_loss(h, "direct")
     after_promo = [op for op in ok if t_promo is not None and op.t_complete > t_promo]
     lost_after = [op for op in after_promo if h.final.get(op.key) != op.value]
     r.metrics.update({"promotion_s": promo and promo["t_s"],
@@ -792,7 +788,7 @@ def bus_partition(h: RunView, r: ScenarioResult) -> None:
                       "old_primary_state_fail_s": minority and round(minority["t"] - t, 3),
                       "acked_after_cut": len(ok), "acked_after_promotion": len(after_promo),
                       "lost_after_promotion": len(lost_after), "lost_acknowledged": plain["lost"],
-                      "lost_wait_1": loss.write_loss(records, lane="direct", min_replicated=1)["lost"],
+                      "lost_wait_1": invariants.lane_loss(h, "direct", 1)["lost"],
                       "rejoin_s": rejoin_s(h, VICTIM, HEIR, heal["time"]), "node_timeout_ms": int(nt * 1000)})
     failover_details(h, r)
     r.details["fault"] = f"{VICTIM}: cluster bus (port + 10000) cut from the other five; data port open"
@@ -828,7 +824,7 @@ def packet_loss(h: RunView, r: ScenarioResult) -> None:
                **_window(v, VICTIM, t, heal["time"]),
                "pfail_flags": sum(e["event"] == "fail?" for e in evts), "fail_flags": sum(e["event"] == "fail" for e in evts),
                "promoted": promo and f"{promo['node']} at {promo['t'] - t:.2f}s",
-               "lost_plain": loss.write_loss(v.client_records((VICTIM,)), lane=VICTIM)["lost"],
+               "lost_plain": invariants.lane_loss(v, VICTIM)["lost"],
                "others_ok": {p: _window(v, p, t, heal["time"])["ok"] for p in others}}
         rounds.append(row)
         r.metrics[f"loss_{percent}_ok_per_s"] = row["ok_per_s"]
@@ -880,7 +876,7 @@ def random_schedule(h: RunView, r: ScenarioResult) -> None:
     r.add(invariants.explained_by_lost_window(reg, got))
     if v.valid is None:
         r.add(v)
-    plain = {p: loss.write_loss(h.client_records((p,)), lane=p) for p in lanes}
+    plain = {p: invariants.lane_loss(h, p) for p in lanes}
     plan = (h.harness("schedule") or [{"value": {}}])[0]["value"]
     r.metrics.update({"seed": plan.get("seed"), "faults": len(starts), "promotions": len(promotions),
                       "acknowledged": sum(x["acknowledged"] for x in plain.values()),

@@ -137,11 +137,10 @@ def after_switch_kept(h: RunView, lane: str) -> Verdict:
 
 
 def loss_metrics(h: RunView, lane: str = WAIT_LANE, replicas: int = 1, label: str = "") -> dict:
-    records = h.client_records((lane,))
-    waited = loss.write_loss(records, lane=lane, min_replicated=replicas)
-    plain = loss.write_loss(records, lane=lane)
+    waited = invariants.lane_loss(h, lane, replicas)
+    plain = invariants.lane_loss(h, lane)
     t = h.t_fault()
-    risk = loss.at_risk(records, t, h.settings.get("repl_lag_window_s", 1.0), lane=lane) if t is not None else {}
+    risk = loss.at_risk(h.ops, t, h.settings.get("repl_lag_window_s", 1.0), lane=lane) if t is not None else {}
     return {f"{label}writes": len(h.lane(lane)), f"{label}acknowledged": plain["acknowledged"],
             f"{label}lost_wait_{replicas}": waited["lost"], f"{label}lost_plain": plain["lost"],
             f"{label}info_writes": plain["unknown"], f"{label}recovered_info_writes": plain["recovered"],
@@ -488,9 +487,8 @@ def _judge_round(h: RunView, r: ScenarioResult, guarded: bool) -> dict:
     t_cut = h.t_fault()
     switch = the_switch(h)
     r.add(labelled(label, [replace(switched_away(h), name="the majority side promoted another master")]))
-    records = h.client_records(("stale",))
-    acked = loss.write_loss(records, lane="stale")
-    waited = loss.write_loss(records, lane="stale", min_replicated=1)
+    acked = invariants.lane_loss(h, "stale")
+    waited = invariants.lane_loss(h, "stale", 1)
     r.add(labelled(label, [invariants.acknowledged_writes(h, "stale", min_replicated=1,
                                                           name="no WAIT-acknowledged write was lost")]))
     ok = [op for op in h.lane("stale") if op.ok]
@@ -705,7 +703,7 @@ def packet_loss(h: RunView, r: ScenarioResult) -> None:
                "odown": len(_events_of(v, ("+odown",), t, heal["time"])),
                "failover_s": switch and round(switch["time"] - t, 3), "new_master": switch and switch["new"],
                "retries": sum(1 for e in v.client_events("retry") if t <= e["time"] <= heal["time"]),
-               "lost_plain": loss.write_loss(v.client_records((WAIT_LANE,)), lane=WAIT_LANE)["lost"],
+               "lost_plain": invariants.lane_loss(v, WAIT_LANE)["lost"],
                "incr_ok_per_s": incr["ok_per_s"], "incr_info": incr["info"],
                "incr_latency_p99_ms": incr["latency_p99_ms"]}
         rounds.append(row)
@@ -975,7 +973,7 @@ def random_schedule(h: RunView, r: ScenarioResult) -> None:
     r.add(invariants.acknowledged_writes(h, WAIT_LANE, min_replicated=1,
                                          name="no write acknowledged by a replica (WAIT 1) was lost"),
           invariants.fail_applied(h, WAIT_LANE), one_master_accepting(h))
-    plain = loss.write_loss(h.client_records((WAIT_LANE,)), lane=WAIT_LANE)
+    plain = invariants.lane_loss(h, WAIT_LANE)
     if not switched and starts:
         r.add(invariants.acknowledged_writes(h, WAIT_LANE, name="no acknowledged write was lost (no failover "
                                                                 "happened, so asynchronous replication lost nothing)"))
@@ -1000,8 +998,7 @@ def random_schedule(h: RunView, r: ScenarioResult) -> None:
     r.metrics.update({"seed": plan.get("seed"), "faults": len(starts), "failovers": len(
         {e["value"]["data"] for e in switched}), "writes": plain["acknowledged"] + plain["failed"] + plain["unknown"],
                       "acknowledged": plain["acknowledged"], "lost_plain": plain["lost"],
-                      "lost_wait_1": loss.write_loss(h.client_records((WAIT_LANE,)), lane=WAIT_LANE,
-                                                     min_replicated=1)["lost"],
+                      "lost_wait_1": invariants.lane_loss(h, WAIT_LANE, 1)["lost"],
                       "linearizable": got["valid"], "register_ops": got["ops"]})
     for n, f in enumerate(starts):
         r.metrics[f"fault_{n}_unavailable_s"] = unavailable_s(h, f["time"], WAIT_LANE, min_replicated=1)
