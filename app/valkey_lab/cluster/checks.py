@@ -366,7 +366,7 @@ def counter_checks(h: RunView, r: ScenarioResult) -> None:
     """The INCR lane, when the workload has one: never applied twice; lost increments measured."""
     if not h.declared("counter"):
         return
-    r.add(invariants.counter(h, "counter"))
+    r.add(invariants.counter(h))
     r.metrics["counter_lost_increments"] = loss.counter(h.client_records(("counter",)), lane="counter").get("lost")
 
 
@@ -861,7 +861,7 @@ def random_schedule(h: RunView, r: ScenarioResult) -> None:
     if not promotions and starts:
         r.add([invariants.acknowledged_writes(h, p, name=f"no acknowledged write to {p}'s range was lost (no "
                                                          "promotion happened)") for p in lanes])
-    r.add(invariants.counter(h, "counter"))
+    r.add(invariants.counter(h))
     deadline = h.settings["failover_deadline_s"]
     for n, f in enumerate(starts):
         for p in lanes:

@@ -151,7 +151,7 @@ def counter_checks(h: RunView, r: ScenarioResult) -> None:
     """The INCR lane, when the workload has one: never applied twice; lost increments measured."""
     if not h.declared("counter"):
         return
-    r.add(invariants.counter(h, "counter"))
+    r.add(invariants.counter(h))
     got = loss.counter(h.client_records(("counter",)), lane="counter")
     r.metrics["counter_lost_increments"] = got.get("lost")
 
@@ -690,7 +690,7 @@ def packet_loss(h: RunView, r: ScenarioResult) -> None:
         r.add(labelled(label, loss_checks(v, WAIT_LANE, 1) + [one_master_accepting(v), served_after_heal(v),
                                                               converged_after_heal(v)]))
         if v.declared("counter"):
-            r.add(labelled(label, [invariants.counter(v, "counter")]))
+            r.add(labelled(label, [invariants.counter(v)]))
         if percent == min(LOSS_PERCENTS):
             r.add(labelled(label, [same_master(v, t, heal["time"], f"a lossy link ({percent} % of the packets)")]))
         before = window_stats(v, WAIT_LANE, max(0.0, t - 1.0), t)
@@ -977,7 +977,7 @@ def random_schedule(h: RunView, r: ScenarioResult) -> None:
     if not switched and starts:
         r.add(invariants.acknowledged_writes(h, WAIT_LANE, name="no acknowledged write was lost (no failover "
                                                                 "happened, so asynchronous replication lost nothing)"))
-    r.add(invariants.counter(h, "counter"))
+    r.add(invariants.counter(h))
     deadline = h.settings["switch_deadline_s"]
     for n, f in enumerate(starts):
         r.add(replace(invariants.available_within(h, WAIT_LANE, f["time"], deadline, "the failover deadline",
