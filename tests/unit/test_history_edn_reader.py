@@ -259,3 +259,7 @@ def test_a_vector_key_of_a_lab_record_becomes_its_json():
     recs = read_edn("h.edn", '{:process 0, :type :ok, :f :read, :value {[1 "a"] 2, :b 3}}')
     assert recs[0]["value"] == {'[1, "a"]': 2, "b": 3}
     assert type(next(iter(recs[0]["value"]))) is str
+
+
+def test_a_one_digit_signed_number_is_a_number():
+    assert loads("-5") == -5 and loads("[-5 +7 -]") == [-5, 7, Symbol("-")]

@@ -27,6 +27,11 @@ def test_fields_in_jepsens_order_then_the_rest_without_kind():
         '{:process 1, :type :ok, :f "bad name", :time true, :index 0}')
 
 
+def test_a_missing_field_is_skipped_and_the_rest_still_written():
+    assert op_to_edn({"type": "ok", "f": "read", "value": 1, "time": 1.0}, 3) == (
+        "{:type :ok, :f :read, :value 1, :time 1000000000, :index 3}")
+
+
 def test_only_client_and_nemesis_ops_are_written_and_counted():
     records = [{"kind": "meta", "x": 1},
                {"process": 0, "type": "invoke", "f": "read"},
