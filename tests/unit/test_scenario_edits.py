@@ -303,6 +303,15 @@ def _direct_acked_late(rs):
     return _moved_op(rs, i, t + 5.5)  # node-timeout 3 s + 2
 
 
+def _guarded_refusals(error):
+    """Every write refused to the direct client in the guarded round now fails with ``error``."""
+    def edit(rs):
+        return [{**r, "error": error} if r.get("run") == "partition:with" and r.get("lane") == "direct"
+                and r["kind"] == "client" and r["type"] == "fail" else r for r in rs]
+    edit.__name__ = f"_guarded_refusals_{error.split(':')[0].split()[-1]}"
+    return edit
+
+
 # -- hung_master: DEBUG SLEEP longer than down-after ---------------------------------------------------------
 def _no_roles_after_the_wake(rs):
     wake = _nemesis(rs, "master", "end")
@@ -371,6 +380,8 @@ READS = "reads were served during the pause"
 NO_ODOWN = "no Sentinel saw the master objectively down (+odown): PING is answered during a WRITE pause"
 ONE_MASTER = "at most one master at every snapshot until the restarts"
 EPOCHS = "the config epoch never went down, and rose with each of the two failovers"
+GUARDED = ("with min-replicas-to-write 1: the isolated primary stopped acknowledging writes within max-lag + 2 s "
+           "of the cut (NOREPLICAS, or CLUSTERDOWN when the minority check fired first)")
 INCR = "no INCR applied twice (final <= ok + info increments; no two ok INCRs returned the same value)"
 WINDOW = ("any linearizability violation involves an op acknowledged in the 1s before the fault "
           "(asynchronous replication's lost window)")
@@ -406,6 +417,10 @@ CASES = [
     *[("generated-cluster.jsonl.gz", "bus_partition", _direct_errors_as(e), {ANSWERED: True})
       for e in ("ResponseError", "TryAgainError", "MovedError")],
     ("generated-cluster.jsonl.gz", "bus_partition", _direct_acked_late, {STOPPED_ACKING: False, ANSWERED: True}),
+    *[("cluster-faults.jsonl.gz", "partition", _guarded_refusals(e), {GUARDED: want})
+      for e, want in (("ResponseError: NOREPLICAS Not enough good replicas to write.", True),
+                      ("ClusterDownError: The cluster is down", True), ("ResponseError: CLUSTERDOWN x", True),
+                      ("TimeoutError: Timeout reading from socket", False))],
     ("generated-ha.jsonl.gz", "hung_master", _answered("old-master", type="ok", error=None), {REFUSED: False}),
     ("generated-ha.jsonl.gz", "hung_master", _answered("old-master", error="ConnectionError: x"), {REFUSED: False}),
     ("generated-ha.jsonl.gz", "hung_master", _answered("old-master", error="READONLY You can't write"),
