@@ -303,6 +303,19 @@ def _direct_acked_late(rs):
     return _moved_op(rs, i, t + 5.5)  # node-timeout 3 s + 2
 
 
+def _stale_acked_at(after_cut):
+    """HA's guarded round: the isolated master's last acknowledged write moved to ``after_cut``
+    seconds after the cut (max-lag 2 s + 2 is the bound)."""
+    def edit(rs):
+        t = _time_of(rs, lambda r: r["kind"] == "nemesis" and r.get("run") == "partition:with"
+                     and r["phase"] == "start")
+        i = max(i for i, r in enumerate(rs) if r.get("run") == "partition:with" and r.get("lane") == "stale"
+                and r["kind"] == "client" and r["type"] == "ok")
+        return _moved_op(rs, i, t + after_cut)
+    edit.__name__ = f"_stale_acked_{after_cut:g}s_after_the_cut".replace(".", "_")
+    return edit
+
+
 def _guarded_refusals(error):
     """Every write refused to the direct client in the guarded round now fails with ``error``."""
     def edit(rs):
@@ -380,6 +393,8 @@ READS = "reads were served during the pause"
 NO_ODOWN = "no Sentinel saw the master objectively down (+odown): PING is answered during a WRITE pause"
 ONE_MASTER = "at most one master at every snapshot until the restarts"
 EPOCHS = "the config epoch never went down, and rose with each of the two failovers"
+STOPPED = ("with min-replicas-to-write 1: the isolated master stopped acknowledging writes within max-lag + 2 s "
+           "of the cut")
 GUARDED = ("with min-replicas-to-write 1: the isolated primary stopped acknowledging writes within max-lag + 2 s "
            "of the cut (NOREPLICAS, or CLUSTERDOWN when the minority check fired first)")
 INCR = "no INCR applied twice (final <= ok + info increments; no two ok INCRs returned the same value)"
@@ -417,6 +432,8 @@ CASES = [
     *[("generated-cluster.jsonl.gz", "bus_partition", _direct_errors_as(e), {ANSWERED: True})
       for e in ("ResponseError", "TryAgainError", "MovedError")],
     ("generated-cluster.jsonl.gz", "bus_partition", _direct_acked_late, {STOPPED_ACKING: False, ANSWERED: True}),
+    *[("ha-partition.jsonl.gz", "partition", _stale_acked_at(after), {STOPPED: want})
+      for after, want in ((4.0, True), (4.5, False))],
     *[("cluster-faults.jsonl.gz", "partition", _guarded_refusals(e), {GUARDED: want})
       for e, want in (("ResponseError: NOREPLICAS Not enough good replicas to write.", True),
                       ("ClusterDownError: The cluster is down", True), ("ResponseError: CLUSTERDOWN x", True),
