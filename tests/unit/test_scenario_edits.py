@@ -226,6 +226,13 @@ def _last(rs, f, value):
     return rs + [{**last, "time": rs[-1]["time"] + 0.1, "value": value(last["value"])}]
 
 
+def _no_server(f):
+    def edit(rs):
+        return [r for r in rs if not (r["kind"] == "server" and r["f"] == f)]
+    edit.__name__ = f"_no_{f}_samples"
+    return edit
+
+
 def _a_sentinel_names_the_old_master(rs):
     return _last(rs, "sentinels", lambda v: {**v, "valkey-sentinel3": {**v["valkey-sentinel3"],
                                                                           "master": "valkey-master"}})
@@ -415,6 +422,9 @@ CASES = [
     ("ha-suite.jsonl.gz", "discovery", _a_sentinel_names_the_old_master, {NAMED: False, ONLY_IT: True}),
     ("ha-suite.jsonl.gz", "discovery", _a_sentinel_is_silent, {NAMED: False, ONLY_IT: True}),
     ("ha-suite.jsonl.gz", "discovery", _two_masters_last, {ONLY_IT: False, NAMED: True}),
+    ("ha-suite.jsonl.gz", "discovery", _no_server("sentinels"), {NAMED: "samples of the Sentinels' view",
+                                                                  ONLY_IT: True}),
+    ("ha-suite.jsonl.gz", "discovery", _no_server("roles"), {ONLY_IT: "role snapshots", NAMED: True}),
     ("ha-generated.jsonl.gz", "sentinel_stall", _tilt_elsewhere, {TILT: False}),
     ("ha-generated.jsonl.gz", "sentinel_stall", _never_left_tilt, {LEFT_TILT: False, TILT: True}),
     ("ha-generated.jsonl.gz", "sentinel_stall", _cut_before_the_tilt_ends, {LEFT_TILT: None, TILT: True}),
@@ -443,7 +453,8 @@ CASES = [
     ("generated-ha.jsonl.gz", "hung_master", _answered("old-master", error="READONLY You can't write"),
      {REFUSED: True}),
     ("generated-ha.jsonl.gz", "hung_master", _never_demoted, {DEMOTED: False, REFUSED: True}),
-    ("generated-ha.jsonl.gz", "hung_master", _no_roles_after_the_wake, {DEMOTED: None, REFUSED: True}),
+    ("generated-ha.jsonl.gz", "hung_master", _no_roles_after_the_wake, {DEMOTED: "role samples after it woke",
+                                                                          REFUSED: True}),
     ("ha-suite.jsonl.gz", "retry_backoff", _no_retries, {RETRIED: False, CAPPED: None, GROWS: None}),
     ("ha-suite.jsonl.gz", "retry_backoff", _one_retry, {RETRIED: True, CAPPED: True, GROWS: True}),
     ("ha-suite.jsonl.gz", "retry_backoff", _sleep_past_the_cap, {CAPPED: False, RETRIED: True}),
@@ -468,10 +479,11 @@ CASES = [
 ]
 
 
-def _verdicts(got: dict) -> dict:
-    # Checks whose name carries a measured number (a window's length) are matched by prefix.
-    return {c["check"].split(" (")[0] if c["check"].startswith(NOT_PROMOTED) else c["check"]: c["ok"]
-            for c in got["checks"]}
+def _verdicts(got: dict, missing: bool = False) -> dict:
+    # Checks whose name carries a measured number (a window's length) are matched by prefix;
+    # with ``missing``, an unknown verdict is the reason it gives.
+    return {c["check"].split(" (")[0] if c["check"].startswith(NOT_PROMOTED) else c["check"]:
+            c.get("missing") if missing and c["ok"] is None else c["ok"] for c in got["checks"]}
 
 
 @pytest.mark.parametrize("name, scenario, edit, want", CASES,
@@ -479,8 +491,11 @@ def _verdicts(got: dict) -> dict:
 def test_the_check_that_watches_for_the_failure_turns(tmp_path, name, scenario, edit, want):
     meta, records = _of_run(name, scenario)
     untouched = _verdicts(judgement(tmp_path, [meta] + records, scenario))
-    got = _verdicts(judgement(tmp_path, [meta] + edit(records), scenario))
+    edited = judgement(tmp_path, [meta] + edit(records), scenario)
+    got = _verdicts(edited)
     # The recorded run passes every check named here (one that only an edit brings, such as
     # "the faults ran", it does not have).
     assert all(untouched.get(c, True) is True for c in want)
-    assert {c: got.get(c, "absent") for c in want} == want
+    # A string wanted is an unknown verdict's reason (what the history lacks).
+    reasons = _verdicts(edited, missing=True)
+    assert {c: (reasons if isinstance(want[c], str) else got).get(c, "absent") for c in want} == want
