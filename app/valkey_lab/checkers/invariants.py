@@ -257,12 +257,15 @@ def converged(h: RunView, since: Optional[float], deadline_s: float, nodes: Opti
 
 
 # ---------------------------------------------------------------------------- linearizability
+SAID = {True: "linearizable", False: "NOT linearizable", None: "undecided"}  # a checker result in words
+
+
 def linearizable(h: RunView, timeout: float = 60.0, lanes: Optional[tuple] = None) -> tuple[Verdict, dict]:
     """Knossos' register check of the run's client ops (the register lanes and the final
     reads); the checker's full result rides along for the report."""
     got = lin.check(h.client_records(lanes), "register", timeout)
     name = "the register history is linearizable"
-    observed = {True: "linearizable", False: "NOT linearizable", None: "undecided"}[got["valid"]]
+    observed = SAID[got["valid"]]
     if got["valid"] is None:
         return unknown(name, f"a verdict within {timeout:g}s ({got.get('reason', 'timeout')})", observed), got
     return verdict(name, got["valid"], observed), got
@@ -291,9 +294,9 @@ def explained_by_lost_window(h: RunView, got: dict, timeout: float = 60.0, lanes
     """A crash may lose what the old master acknowledged but had not replicated yet. That is
     the model: every op that ran in the ``repl_lag_window_s`` (setting, default 1 s) before a
     fault of the run (or across it) may or may not have taken effect; ``got`` is
-    ``linearizable``'s result on the same history. A violation is explained only if the register history is
-    linearizable under it; anything else (a write acknowledged well before the fault and
-    gone, every final read empty) is a violation the window does not excuse."""
+    ``linearizable``'s result on the same history. A violation is explained only if the
+    register history is linearizable under that model; anything else (a write acknowledged
+    well before the fault and gone, every final read empty) the window does not excuse."""
     window_s = h.settings.get("repl_lag_window_s", 1.0)
     name = (f"any linearizability violation involves an op acknowledged in the {window_s:g}s before the fault "
             "(asynchronous replication's lost window)")
@@ -306,13 +309,13 @@ def explained_by_lost_window(h: RunView, got: dict, timeout: float = 60.0, lanes
     relaxed, turned = indeterminate_in(h.client_records(lanes), [(t - window_s, t) for t in t_faults])
     again = lin.check(relaxed, "register", timeout)
     observed = {"ops_made_indeterminate": turned,
-                "then": {True: "linearizable", False: "NOT linearizable", None: "undecided"}[again["valid"]]}
+                "then": SAID[again["valid"]]}
     if again["valid"] is None:
         return unknown(name, f"a verdict within {timeout:g}s on the window's history "
                              f"({again.get('reason', 'timeout')})", observed, expected)
     return verdict(name, again["valid"], observed, expected)
 
 
-__all__ = ["lane_loss", "acknowledged_writes", "all_lost", "fail_applied", "counter", "available_within", "unavailable_at_least",
-           "no_failed_writes", "one_writable_master", "expect_invalid", "converged", "linearizable",
+__all__ = ["lane_loss", "acknowledged_writes", "all_lost", "fail_applied", "counter", "available_within",
+           "unavailable_at_least", "no_failed_writes", "one_writable_master", "expect_invalid", "converged", "linearizable",
            "indeterminate_in", "explained_by_lost_window"]
